@@ -1,0 +1,43 @@
+# The two set-up commands are `make run` and `make test`; everything else is for developers.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/ems
+
+.PHONY: run test bench lint format check venv clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+run: venv
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: venv
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check: venv
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# Benchmarks run against PostgreSQL (DATABASE_URL, default the local service's `ems` database).
+bench: venv
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(BIN)/python bench/store.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .pytest_cache .ruff_cache staticfiles

@@ -1,0 +1,85 @@
+"""Issuing and revoking credentials. The plaintext secret is returned once and never stored."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Generic, TypeVar
+
+from django.db import transaction
+from django.utils import timezone
+
+from .hashing import secret_digest, secret_generate
+from .models import ApiToken, OAuthClient, RefreshToken
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Issued(Generic[T]):
+    """A credential and its secret, which exists only in this object."""
+
+    credential: T
+    secret: str
+
+
+def api_token_issue(*, organization, user, name: str = "") -> Issued[ApiToken]:
+    key = secret_generate()
+    token = ApiToken.objects.create(
+        organization=organization, user=user, name=name, prefix=key[:8], digest=secret_digest(key)
+    )
+    return Issued(token, key)
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
+def oauth_client_issue(
+    *, organization, dialect: str, name: str, client_id: str | None = None, partitions=()
+) -> Issued[OAuthClient]:
+    secret = secret_generate()
+    client = OAuthClient.objects.create(
+        organization=organization,
+        dialect=dialect,
+        name=name,
+        client_id=client_id or secret_generate(16),
+        secret_digest=secret_digest(secret),
+    )
+    if partitions:
+        client.partitions.set(partitions)
+    return Issued(client, secret)
+
+
+def oauth_client_secret_rotate(*, client: OAuthClient) -> Issued[OAuthClient]:
+    """A new secret for an existing client; the old one stops working at once."""
+    secret = secret_generate()
+    client.secret_digest = secret_digest(secret)
+    client.save(update_fields=["secret_digest"])
+    return Issued(client, secret)
+
+
+def refresh_token_issue(*, client: OAuthClient, user=None, lifetime: timedelta) -> Issued[RefreshToken]:
+    secret = secret_generate()
+    token = RefreshToken.objects.create(
+        client=client, user=user, digest=secret_digest(secret), expires_at=timezone.now() + lifetime
+    )
+    return Issued(token, secret)
+
+
+@transaction.atomic
+def refresh_token_consume(*, client: OAuthClient, secret: str) -> RefreshToken | None:
+    """Mark a refresh token used and return it; None if unknown, expired, reused or another client's.
+
+    The row lock makes "works once" hold under concurrent refreshes.
+    """
+    token = (
+        RefreshToken.objects.select_for_update()
+        .filter(client=client, digest=secret_digest(secret), used_at=None, expires_at__gt=timezone.now())
+        .first()
+    )
+    if token is None:
+        return None
+    token.used_at = timezone.now()
+    token.save(update_fields=["used_at"])
+    return token

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TimeseriesConfig(AppConfig):
+    name = "apps.timeseries"
+    label = "timeseries"
+    verbose_name = "Time series"

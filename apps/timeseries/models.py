@@ -1,0 +1,72 @@
+"""The store's two tables.
+
+Time is an integer count of milliseconds since the Unix epoch (UTC) everywhere in the store:
+every dialect speaks epoch seconds or milliseconds, integer arithmetic gives epoch-aligned
+rollup periods with the same SQL on PostgreSQL and SQLite, and an int8 packs and compares as
+fast as a timestamp.
+"""
+
+from datetime import UTC, datetime
+
+from django.db import models
+
+
+def ms_to_datetime(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+class Series(models.Model):
+    """One stored stream of samples: what ioTORQ calls a variable.
+
+    `last_ts` / `last_value` mirror the newest sample; the store keeps them current in the same
+    transaction as every write, so realtime reads never touch the sample table.
+    """
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="series")
+    name = models.CharField(max_length=200)
+    # NULL, not "": the per-organization uniqueness applies only to series that have a code.
+    meter_code = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    unit = models.CharField(max_length=16, blank=True)
+    last_ts = models.BigIntegerField("latest sample (epoch ms)", null=True, blank=True, editable=False)
+    last_value = models.FloatField("latest value", null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "name"]
+        verbose_name_plural = "series"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "meter_code"],
+                condition=models.Q(meter_code__isnull=False),
+                name="series_org_meter_code_uniq",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.meter_code or self.name
+
+    @property
+    def last_at(self) -> datetime | None:
+        return ms_to_datetime(self.last_ts)
+
+
+class Sample(models.Model):
+    """One value of a series at one millisecond; the only large table.
+
+    Keyed by (series, ts) with no surrogate id, so the primary key index is the only index. The
+    table is created by hand in the migration: the foreign key cascades in the database
+    (`ON DELETE CASCADE`), so deleting a series never loads its samples into Python, and the
+    columns are ordered for a 26-byte row without padding. Rows are written by `store.write`
+    only, never through the ORM.
+    """
+
+    pk = models.CompositePrimaryKey("series", "ts")
+    series = models.ForeignKey(
+        Series, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    ts = models.BigIntegerField()
+    value = models.FloatField()
+    quality = models.SmallIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.series_id}@{self.ts}={self.value}"
