@@ -133,6 +133,14 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+# JWTs of the Blynk, Building X and EMS dialects (apps/access/tokens.py): one pinned algorithm.
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
+    "LEEWAY": 0,
+    "UPDATE_LAST_LOGIN": False,
+}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "EMS API",
     "DESCRIPTION": "Four vendor-compatible meter-data API dialects over one time-series store.",
