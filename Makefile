@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-PG_URL ?= postgres://postgres@127.0.0.1:5432/ems
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ems_bench
 
 .PHONY: run test bench lint format check venv clean
 
@@ -35,9 +35,9 @@ check: venv
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-# Benchmarks run against PostgreSQL (DATABASE_URL, default the local service's `ems` database).
+# Benchmarks run against PostgreSQL, in a database of their own (created when missing).
 bench: venv
-	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(BIN)/python bench/store.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/store.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .pytest_cache .ruff_cache staticfiles
