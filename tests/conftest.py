@@ -1,6 +1,21 @@
 import pytest
+from django.core.cache import cache
 
 from tests.factories import OrganizationFactory, SeriesFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Real hashing costs ~0.5 s a password; tests hash many."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttle and rate-limit counters live in the cache; no test may see another's."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

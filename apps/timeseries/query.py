@@ -103,6 +103,18 @@ def samples_page(
         return [SampleRow._make(row) for row in cursor.fetchall()]
 
 
+def samples_latest(*, series_id: int, limit: int) -> list[SampleRow]:
+    """The newest `limit` samples of a series, newest first: a backward scan of the primary key
+    that stops after `limit` rows, however long the history."""
+    _check_paging(0, limit)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ts, value, quality FROM timeseries_sample WHERE series_id = %s ORDER BY ts DESC LIMIT %s",
+            [series_id, limit],
+        )
+        return [SampleRow._make(row) for row in cursor.fetchall()]
+
+
 def samples_count(*, series_id: int, start_ms: int, end_ms: int) -> int:
     """How many samples a series has in [start_ms, end_ms) (a page's total).
 

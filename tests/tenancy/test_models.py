@@ -117,3 +117,21 @@ def test_an_inactive_user_has_no_permissions(org):
     membership_grant(user=user, organization=org, role_slugs=["api"])
 
     assert membership_permissions(user=user, organization=org) == set()
+
+
+def test_roles_grant_their_django_permissions_to_members(org):
+    user = UserFactory(is_staff=True)
+    membership_grant(user=user, organization=org, role_slugs=["facility-manager"])
+
+    assert user.has_perm("inventory.change_device")
+    assert user.has_perm("timeseries.view_series")
+    assert user.has_module_perms("inventory")
+    assert not user.has_perm("access.add_apitoken")
+    assert not user.has_module_perms("access")
+
+
+def test_an_inactive_member_gets_no_permissions_from_roles(org):
+    user = UserFactory(is_staff=True, is_active=False)
+    membership_grant(user=user, organization=org, role_slugs=["facility-manager"])
+
+    assert not user.has_perm("inventory.change_device")

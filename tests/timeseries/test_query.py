@@ -8,6 +8,7 @@ import pytest
 from apps.timeseries import query
 from apps.timeseries.models import Series
 from apps.timeseries.query import Bucket, LatestValue, Rollup, SampleRow
+from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import SeriesFactory
 
 MINUTE = 60_000
@@ -426,3 +427,11 @@ def test_utc_ms_helper_is_exact_to_the_millisecond():
     # The expectations above lean on this helper; pin it against a known instant.
     assert utc_ms("2017-05-15T20:26:40.123") == 1_494_880_000_123
     assert utc_ms("1970-01-01T01:00:00") == HOUR
+
+
+def test_samples_latest_reads_the_newest_first_however_sparse_the_history(series):
+    ts = [-5_000, 1_000, 1_000_000_000_000, 1_700_000_000_000]
+    write(SampleBatch([series.pk] * 4, ts, [1.0, 2.0, 3.0, 4.0]), Policy.OVERWRITE)
+
+    assert [row.ts for row in query.samples_latest(series_id=series.pk, limit=3)] == ts[::-1][:3]
+    assert query.samples_latest(series_id=series.pk, limit=10)[-1] == (-5_000, 1.0, None)
