@@ -38,6 +38,7 @@ check: venv
 # Benchmarks run against PostgreSQL, in a database of their own (created when missing).
 bench: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/store.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/gavazzi.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .pytest_cache .ruff_cache staticfiles

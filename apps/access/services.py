@@ -4,8 +4,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Generic, TypeVar
 
+from django.contrib.auth import authenticate
 from django.db import transaction
 from django.utils import timezone
+
+from apps.tenancy.models import Membership
 
 from .hashing import secret_digest, secret_generate
 from .models import ApiToken, OAuthClient, RefreshToken
@@ -83,3 +86,21 @@ def refresh_token_consume(*, client: OAuthClient, secret: str) -> RefreshToken |
     token.used_at = timezone.now()
     token.save(update_fields=["used_at"])
     return token
+
+
+def password_login(*, username: str, password: str, permission: str):
+    """The (user, organization) for a username and password whose user holds `permission`
+    (a role permission codename) in an organization; None otherwise.
+
+    A user holding it in several organizations logs in to the one they joined first.
+    """
+    user = authenticate(username=username, password=password)
+    if user is None:
+        return None
+    membership = (
+        Membership.objects.filter(user=user, roles__permissions__codename=permission)
+        .select_related("organization")
+        .order_by("created_at", "pk")
+        .first()
+    )
+    return None if membership is None else (user, membership.organization)

@@ -1,0 +1,80 @@
+"""Turning any exception a view can meet into one neutral Problem; each dialect renders Problems
+in its own error shape (its errors.py), so the classification lives in one place."""
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError
+from django.http import Http404
+from rest_framework import exceptions as drf
+
+from apps.core import exceptions as ems
+
+logger = logging.getLogger(__name__)
+
+DATABASE_RETRY_AFTER = "5"
+
+
+@dataclass(frozen=True)
+class Problem:
+    status: int
+    message: str
+    field: str | None = None
+    index: int | None = None
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+class Unauthorized(drf.APIException):
+    """401 from a view that authenticates by itself (login and token endpoints)."""
+
+    status_code = 401
+    default_detail = "Invalid credentials."
+
+
+class PayloadTooLarge(drf.APIException):
+    status_code = 413
+    default_detail = "Request body is too large."
+
+
+def problem_for(exc: Exception) -> Problem | None:
+    """The Problem for `exc`, or None for an exception nobody planned for (a real 500)."""
+    match exc:
+        case ems.NotFound():
+            return Problem(404, exc.message, exc.field)
+        case ems.Invalid():
+            return Problem(400, exc.message, exc.field, exc.index)
+        case ems.PermissionDenied():
+            return Problem(403, exc.message, exc.field)
+        case ems.QuotaExceeded():
+            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else {}
+            return Problem(429, exc.message, exc.field, headers=headers)
+        case drf.Throttled():
+            headers = {"Retry-After": str(exc.wait)} if exc.wait is not None else {}
+            return Problem(429, "Too many requests.", headers=headers)
+        case drf.APIException():
+            return Problem(exc.status_code, _detail_text(exc.detail), headers=_auth_headers(exc))
+        case Http404():
+            return Problem(404, "Not found.")
+        case DjangoPermissionDenied():
+            return Problem(403, "Permission denied.")
+        case DatabaseError():
+            logger.exception("database unavailable")
+            return Problem(
+                503, "Service temporarily unavailable.", headers={"Retry-After": DATABASE_RETRY_AFTER}
+            )
+    return None
+
+
+def _auth_headers(exc: drf.APIException) -> dict[str, str]:
+    header = getattr(exc, "auth_header", None)
+    return {"WWW-Authenticate": header} if header else {}
+
+
+def _detail_text(detail) -> str:
+    if isinstance(detail, list):
+        return " ".join(_detail_text(item) for item in detail)
+    if isinstance(detail, dict):
+        return " ".join(f"{key}: {_detail_text(value)}" for key, value in detail.items())
+    return str(detail)

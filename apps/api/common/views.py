@@ -1,0 +1,53 @@
+"""The base of every dialect view. It owns what no view may forget: authentication to a
+Principal, the tenant (`self.organization`, the only organization a view may read or change),
+the body limit checked before anything parses the body, and the dialect's error shape."""
+
+from typing import ClassVar
+
+from rest_framework.permissions import BasePermission
+from rest_framework.views import APIView
+
+from apps.access.principal import Principal
+
+from .errors import PayloadTooLarge
+
+DEFAULT_BODY_LIMIT = 16 * 1024
+
+
+class HasPrincipal(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, Principal)
+
+
+class DialectView(APIView):
+    """Subclasses set `authentication_classes` and `exception_handler` (the dialect's), and
+    `body_limit` for write endpoints. Selectors and services receive `self.organization`."""
+
+    permission_classes: ClassVar = [HasPrincipal]
+    body_limit: ClassVar[int] = DEFAULT_BODY_LIMIT
+    exception_handler: ClassVar = None
+
+    def get_exception_handler(self):
+        return type(self).exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        self._enforce_body_limit(request)
+        super().initial(request, *args, **kwargs)
+
+    def _enforce_body_limit(self, request) -> None:
+        """Refuse by the announced length, before any parser reads the body. (Under WSGI a body
+        without Content-Length reads as empty, so the header is the whole story.)"""
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > self.body_limit:
+            raise PayloadTooLarge(f"Request body is larger than {self.body_limit} bytes.")
+
+    @property
+    def principal(self) -> Principal:
+        return self.request.auth
+
+    @property
+    def organization(self):
+        return self.request.auth.organization

@@ -1,0 +1,37 @@
+import pytest
+from rest_framework.test import APIClient
+
+from apps.inventory.demo import demo_seed
+
+
+@pytest.fixture
+def demo(db):
+    return demo_seed(slug="demo")
+
+
+@pytest.fixture
+def other_demo(db):
+    return demo_seed(slug="other")
+
+
+def login(username: str, password: str, **extra) -> str:
+    response = APIClient().post(
+        "/v1/auth/login", {"username": username, "password": password}, format="json", **extra
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["token"]
+
+
+@pytest.fixture
+def api(demo):
+    """A client logged in as the demo's EMS user (the vendor's admin / s3cret!)."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {login('admin', 's3cret!')}")
+    return client
+
+
+@pytest.fixture
+def other_api(other_demo):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {login(**other_demo['ems'])}")
+    return client
