@@ -1,6 +1,7 @@
 """The base of every dialect view. It owns what no view may forget: authentication to a
 Principal, the tenant (`self.organization`, the only organization a view may read or change),
-the body limit checked before anything parses the body, and the dialect's error shape."""
+the per-organization request limit, the body limit checked before anything parses the body, and
+the dialect's error shape."""
 
 from typing import ClassVar
 
@@ -10,6 +11,7 @@ from rest_framework.views import APIView
 from apps.access.principal import Principal
 
 from .errors import PayloadTooLarge
+from .ratelimit import OrganizationRateThrottle
 
 DEFAULT_BODY_LIMIT = 16 * 1024
 
@@ -24,6 +26,7 @@ class DialectView(APIView):
     `body_limit` for write endpoints. Selectors and services receive `self.organization`."""
 
     permission_classes: ClassVar = [HasPrincipal]
+    throttle_classes: ClassVar = [OrganizationRateThrottle]
     body_limit: ClassVar[int] = DEFAULT_BODY_LIMIT
     exception_handler: ClassVar = None
 
