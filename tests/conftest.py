@@ -1,6 +1,7 @@
 import pytest
 from django.core.cache import cache
 
+from apps.inventory.demo import demo_seed
 from tests.factories import OrganizationFactory, SeriesFactory
 
 
@@ -31,3 +32,16 @@ def other_org(db):
 @pytest.fixture
 def series(org):
     return SeriesFactory(organization=org, name="Main meter energy", meter_code="main")
+
+
+@pytest.fixture
+def demo(db):
+    """The demo organization of `seed_demo` (the vendors' example objects); returns its
+    credentials as `seed_demo --json` prints them."""
+    return demo_seed(slug="demo")
+
+
+@pytest.fixture
+def other_demo(db):
+    """A second demo organization (slug "other") with the same uids and its own series."""
+    return demo_seed(slug="other")

@@ -1,18 +1,6 @@
 import pytest
 from rest_framework.test import APIClient
 
-from apps.inventory.demo import demo_seed
-
-
-@pytest.fixture
-def demo(db):
-    return demo_seed(slug="demo")
-
-
-@pytest.fixture
-def other_demo(db):
-    return demo_seed(slug="other")
-
 
 def login(username: str, password: str, **extra) -> str:
     response = APIClient().post(
