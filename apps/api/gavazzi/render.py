@@ -43,18 +43,21 @@ def signal(signal: Signal) -> dict:
     }
 
 
-def realtime(signal: Signal, *, now_ms: int, staleness_ms: int) -> dict:
-    """`s` is 1 when the signal is enabled and its latest value younger than the staleness limit."""
-    series = signal.series
-    last_ts = series.last_ts if series is not None else None
+REALTIME_FIELDS = ("uid", "si", "enable", "series__last_ts", "series__last_value")
+
+
+def realtime(row: tuple, *, now_ms: int, staleness_ms: int) -> dict:
+    """A REALTIME_FIELDS row. `s` is 1 when the signal is enabled and its latest value younger
+    than the staleness limit. Rows, not model instances: a thousand signals render in a few ms."""
+    uid, si, enable, last_ts, last_value = row
     fresh = last_ts is not None and now_ms - last_ts < staleness_ms
     return {
-        "uid": signal.uid,
-        "si": signal.si,
-        "v": series.last_value if last_ts is not None else None,
+        "uid": uid,
+        "si": si,
+        "v": last_value if last_ts is not None else None,
         "t": last_ts,
         "r": 0,
-        "s": 1 if signal.enable and fresh else 0,
+        "s": 1 if enable and fresh else 0,
     }
 
 

@@ -237,9 +237,9 @@ class RealtimeView(GavazziView):
     )
     def get(self, request, **kwargs):
         offset, limit = self.paging()
-        signals = self.signals()[offset : offset + limit]
+        rows = self.signals().values_list(*render.REALTIME_FIELDS)[offset : offset + limit]
         now_ms, staleness_ms = _now_ms(), self.organization.effective_realtime_staleness_seconds * 1000
-        body = {str(s.uid): render.realtime(s, now_ms=now_ms, staleness_ms=staleness_ms) for s in signals}
+        body = {str(row[0]): render.realtime(row, now_ms=now_ms, staleness_ms=staleness_ms) for row in rows}
         return Response({"realtime": body})
 
 

@@ -80,10 +80,14 @@ def test_login_rejects_malformed_json_wrong_media_type_and_large_bodies(demo):
     client = APIClient()
 
     malformed = client.post("/v1/auth/login", data="{", content_type="application/json")
+    not_json = client.post(
+        "/v1/auth/login", data='{"username": "admin", "password": NaN}', content_type="application/json"
+    )
     wrong_type = client.post("/v1/auth/login", data="username=admin", content_type="text/plain")
     too_large = client.post("/v1/auth/login", {"username": "admin", "password": "x" * 17_000}, format="json")
 
     assert (malformed.status_code, set(malformed.json())) == (400, {"error"})
+    assert (not_json.status_code, set(not_json.json())) == (400, {"error"})
     assert (wrong_type.status_code, set(wrong_type.json())) == (415, {"error"})
     assert (too_large.status_code, set(too_large.json())) == (413, {"error"})
 
