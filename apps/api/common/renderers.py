@@ -26,5 +26,3 @@ class ORJSONParser(JSONParser):
             return orjson.loads(stream.read() if stream is not None else b"")
         except orjson.JSONDecodeError as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
-
-
