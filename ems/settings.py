@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.access",
     "apps.inventory",
     "apps.timeseries",
+    "apps.imports",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +167,10 @@ SPECTACULAR_SETTINGS = {
 # with transaction.on_commit gives "after the response's transaction commits".
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or None
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+if CELERY_TASK_ALWAYS_EAGER:
+    # Eager calls still borrow a producer from the pool: the in-memory transport keeps it from
+    # reaching for an AMQP server on localhost (and from warning about it on every call).
+    CELERY_BROKER_URL = "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -173,6 +178,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With late acknowledgement a lost broker connection cannot ack the running task anyway: cancel it
+# (its message is redelivered) instead of finishing work whose ack would be lost.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Several installations (or a benchmark) can share one Redis by each using a queue of its own.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+CELERY_BEAT_SCHEDULE = {
+    "imports-sweep": {
+        "task": "imports.sweep",
+        "schedule": env.int("IMPORT_SWEEP_INTERVAL_SECONDS", default=60),
+    },
+}
+
+# Import jobs (apps/imports): an unfinished job with no sign of life for this long is re-enqueued
+# by the sweeper; a job whose runs keep dying is failed after this many attempts; runs write and
+# record progress in chunks of this many points.
+IMPORT_STUCK_AFTER_SECONDS = env.int("IMPORT_STUCK_AFTER_SECONDS", default=600)
+IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=5)
+IMPORT_CHUNK_POINTS = env.int("IMPORT_CHUNK_POINTS", default=100_000)
 
 # Product limits and lifetimes; each organization may override the limits (Organization model).
 EMS_HISTORY_PERIOD_SECONDS = env.int("EMS_HISTORY_PERIOD_SECONDS", default=60)

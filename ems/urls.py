@@ -9,5 +9,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("apps.api.iotorq.urls")),
+    path("", include("apps.api.blynk.urls")),
+    path("", include("apps.api.buildingx.urls")),
     path("", include("apps.api.gavazzi.urls")),
 ]

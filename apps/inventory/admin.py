@@ -1,10 +1,12 @@
 """Admin for the device configuration: products, devices with their loads and datastreams, loads
-with their signals, partitions with their points."""
+with their signals, partitions with their points. Signals, datastreams and points show the chart
+of their series."""
 
 from django.contrib import admin
 from django.db.models import Count
 
 from apps.tenancy.admin import OrganizationOwnedAdmin, OrganizationOwnedInline
+from apps.timeseries.admin import SeriesChartAdminMixin
 
 from .models import DataStream, Device, Load, Partition, Point, Product, Signal
 
@@ -74,7 +76,7 @@ class LoadAdmin(OrganizationOwnedAdmin):
 
 
 @admin.register(Signal)
-class SignalAdmin(OrganizationOwnedAdmin):
+class SignalAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
     list_display = ("uid", "si", "sir", "load", "device_uid", "unit", "enable", "series", "organization")
     list_select_related = ("load__device", "series", "organization")
     search_fields = ("=uid", "=si", "=load__uid", "load__label", "series__name", "series__meter_code")
@@ -88,7 +90,7 @@ class SignalAdmin(OrganizationOwnedAdmin):
 
 
 @admin.register(DataStream)
-class DataStreamAdmin(OrganizationOwnedAdmin):
+class DataStreamAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
     list_display = (
         "device",
         "stream_id",
@@ -125,7 +127,7 @@ class PartitionAdmin(OrganizationOwnedAdmin):
 
 
 @admin.register(Point)
-class PointAdmin(OrganizationOwnedAdmin):
+class PointAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
     list_display = ("name", "uuid", "partition", "unit", "series", "organization")
     list_select_related = ("partition", "series", "organization")
     search_fields = ("name", "uuid", "partition__name", "series__name", "series__meter_code")

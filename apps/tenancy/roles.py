@@ -17,7 +17,9 @@ SHIPPED_ROLES: dict[str, tuple[str, str, list[str]]] = {
         "Devices, loads, signals, datastreams, partitions, points and series; charts and CSV import. "
         "No credentials.",
         _model_perms("inventory", ("product", "device", "load", "signal", "datastream", "partition", "point"))
-        + _model_perms("timeseries", ("series",)),
+        + _model_perms("timeseries", ("series",))
+        # Import jobs: follow them, and retry a failed one (the admin's Retry action changes it).
+        + _model_perms("imports", ("importjob",), ("view", "change")),
     ),
     "token-administrator": (
         "Token administrator",

@@ -7,10 +7,12 @@ from .models import Membership, Organization, Role
 from .roles import SHIPPED_ROLES
 
 
-def roles_sync(*, permission_model=Permission, role_model=Role) -> list[Role]:
+def roles_sync(*, permission_model=Permission, role_model=Role, skip_missing: bool = False) -> list[Role]:
     """Create or update the shipped roles so that each carries exactly its listed permissions.
 
-    The model arguments let a data migration pass its historical models.
+    The model arguments let a data migration pass its historical models. A migration also passes
+    `skip_missing`: a permission of an app not migrated yet is left out there and added by the
+    later migration that syncs the roles again.
     """
     roles = []
     for slug, (name, description, perm_names) in SHIPPED_ROLES.items():
@@ -20,7 +22,13 @@ def roles_sync(*, permission_model=Permission, role_model=Role) -> list[Role]:
         perms = []
         for perm_name in perm_names:
             app_label, codename = perm_name.split(".", 1)
-            perms.append(permission_model.objects.get(content_type__app_label=app_label, codename=codename))
+            perm = permission_model.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if perm is None and not skip_missing:
+                raise permission_model.DoesNotExist(f"permission {perm_name} does not exist")
+            if perm is not None:
+                perms.append(perm)
         role.permissions.set(perms)
         roles.append(role)
     return roles

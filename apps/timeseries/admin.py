@@ -1,10 +1,22 @@
-"""Admin for series. Samples cannot be registered (composite primary key): a series' change page
-shows its latest samples, read through the store's query module."""
+"""Admin for series, and the chart every admin of an object with a series shares.
+
+Samples cannot be registered (composite primary key): a series' change page shows its chart,
+its daily and monthly totals and its latest samples, read through the store's query module.
+"""
+
+import time
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote, unquote
+from django.http import JsonResponse
+from django.urls import path, reverse
+from django.utils import timezone
 
+from apps.core.exceptions import Invalid
 from apps.tenancy.admin import OrganizationOwnedAdmin
 
+from .charts import MAX_POINTS, calendar_totals, chart_range, series_chart
 from .models import Series, ms_to_datetime
 from .query import samples_latest
 
@@ -15,8 +27,87 @@ def _utc_ms(ts: int) -> str:
     return f"{ms_to_datetime(ts):%Y-%m-%d %H:%M:%S}.{ts % 1000:03d}"
 
 
+def _json_error(status: int, message: str, field: str | None = None) -> JsonResponse:
+    body = {"error": message} if field is None else {"error": message, "field": field}
+    return JsonResponse(body, status=status)
+
+
+class SeriesChartAdminMixin:
+    """Adds `<object_id>/chart/` (JSON for the chart) to a ModelAdmin whose objects have a series,
+    and the chart to their change page.
+
+    The object is fetched through the admin (`get_object`, so through `get_queryset`: whatever
+    scoping the admin applies applies to the chart too) and the admin's view permission is
+    checked; the series is the one the object links to. Subclasses say which with `chart_series`.
+    """
+
+    def chart_series(self, obj) -> Series | None:
+        return obj.series
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            path(
+                "<path:object_id>/chart/",
+                self.admin_site.admin_view(self.chart_view),
+                name=f"{opts.app_label}_{opts.model_name}_chart",
+            ),
+            *super().get_urls(),
+        ]
+
+    def chart_view(self, request, object_id):
+        """GET ?start=&end= -> the series over [start, end) as columns (see charts.ChartData).
+
+        404 for an object this admin does not show, 403 without the view permission, 404 when
+        the object has no series, 400 (with the field) for a bad range; always JSON.
+        """
+        if request.method != "GET":
+            return _json_error(405, "use GET")
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return _json_error(404, "not found")
+        if not self.has_view_permission(request, obj):
+            return _json_error(403, "you may not view this")
+        series = self.chart_series(obj)
+        if series is None:
+            return _json_error(404, "this object has no series")
+        try:
+            start_ms, end_ms = chart_range(
+                request.GET, tz=series.organization.time_zone, now_ms=time.time_ns() // 1_000_000
+            )
+            data = series_chart(series_id=series.pk, start_ms=start_ms, end_ms=end_ms)
+        except Invalid as exc:
+            return _json_error(400, exc.message, exc.field)
+        return JsonResponse({"series": series.pk, "unit": series.unit, **data.as_json()})
+
+    def chart_context(self, request, obj) -> dict:
+        series = self.chart_series(obj)
+        if series is None:
+            return {"chart": None}
+        opts = self.model._meta
+        return {
+            "chart": {
+                "url": reverse(
+                    f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_chart", args=[quote(obj.pk)]
+                ),
+                "series": series,
+                "unit": series.unit or getattr(obj, "unit", ""),
+                "time_zone": series.organization.time_zone,
+                "max_points": MAX_POINTS,
+                "series_url": None
+                if isinstance(obj, Series)
+                else reverse(f"{self.admin_site.name}:timeseries_series_change", args=[quote(series.pk)]),
+            }
+        }
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and not add:
+            context.update(self.chart_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
 @admin.register(Series)
-class SeriesAdmin(OrganizationOwnedAdmin):
+class SeriesAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
     list_display = ("name", "meter_code", "id", "organization", "unit", "last_value", "last_at", "created_at")
     list_select_related = ("organization",)
     search_fields = ("name", "meter_code", "=id", "organization__name", "organization__slug")
@@ -28,15 +119,22 @@ class SeriesAdmin(OrganizationOwnedAdmin):
     def last_at(self, obj):
         return obj.last_at
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        series = self.get_object(request, object_id)
-        if series is not None and self.has_view_or_change_permission(request, series):
-            extra_context = {
-                **(extra_context or {}),
-                "latest_samples": [
-                    {"at": _utc_ms(row.ts), "ts": row.ts, "value": row.value, "quality": row.quality}
-                    for row in samples_latest(series_id=series.pk, limit=LATEST_SAMPLES)
-                ],
-                "latest_samples_limit": LATEST_SAMPLES,
-            }
-        return super().change_view(request, object_id, form_url, extra_context)
+    def chart_series(self, obj) -> Series:
+        return obj
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and not add:
+            time_zone = obj.organization.time_zone
+            context.update(
+                {
+                    "latest_samples": [
+                        {"at": _utc_ms(row.ts), "ts": row.ts, "value": row.value, "quality": row.quality}
+                        for row in samples_latest(series_id=obj.pk, limit=LATEST_SAMPLES)
+                    ],
+                    "latest_samples_limit": LATEST_SAMPLES,
+                    "totals": calendar_totals(
+                        series_id=obj.pk, tz=time_zone, today=timezone.localdate(timezone=ZoneInfo(time_zone))
+                    ),
+                }
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)

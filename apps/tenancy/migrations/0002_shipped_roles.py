@@ -11,7 +11,11 @@ def ship_roles(apps, schema_editor):
         create_permissions(app_config, apps=apps, verbosity=0)
     from apps.tenancy.services import roles_sync
 
-    roles_sync(permission_model=apps.get_model("auth", "Permission"), role_model=apps.get_model("tenancy", "Role"))
+    roles_sync(
+        permission_model=apps.get_model("auth", "Permission"),
+        role_model=apps.get_model("tenancy", "Role"),
+        skip_missing=True,
+    )
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,77 @@
+"""ioTORQ EMIS dialect: data import (API.md §1). Views parse, call a service or selector, render."""
+
+from typing import ClassVar
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.response import Response
+
+from apps.api.common.views import DialectView
+from apps.imports.models import ImportSource
+from apps.imports.selectors import import_job_get
+from apps.imports.services import import_accept
+
+from . import render
+from .authentication import TokenAuthentication
+from .errors import exception_handler
+from .parsing import BODY_LIMIT, parse_import, read_body
+from .schema import (
+    IMPORT_DESCRIPTION,
+    IMPORT_ERRORS,
+    JOB_ERRORS,
+    VENDOR_EXAMPLE,
+    AcceptedSerializer,
+    ImportItemSerializer,
+    JobSerializer,
+)
+
+
+class IotorqView(DialectView):
+    authentication_classes: ClassVar = [TokenAuthentication]
+    exception_handler = staticmethod(exception_handler)
+
+
+class ImportView(IotorqView):
+    body_limit = BODY_LIMIT
+
+    @extend_schema(
+        tags=["ioTORQ EMIS"],
+        summary="Import data points",
+        description=IMPORT_DESCRIPTION,
+        request=ImportItemSerializer(many=True),
+        examples=[VENDOR_EXAMPLE],
+        responses={
+            202: OpenApiResponse(AcceptedSerializer, description="Accepted; `Location` names the job."),
+            **IMPORT_ERRORS,
+        },
+    )
+    def post(self, request):
+        points = parse_import(read_body(request, limit=self.body_limit))
+        job = import_accept(
+            organization=self.organization,
+            user=self.principal.user,
+            token=self.principal.token,
+            dialect=ImportSource.IOTORQ,
+            points=points,
+        )
+        location = reverse("iotorq-import-job", kwargs={"job_id": job.pk})
+        return Response(render.accepted(job), status=202, headers={"Location": location})
+
+
+class ImportAliasView(ImportView):
+    """`/ems/api/import` without the slash, which Django would otherwise redirect (a POST
+    cannot follow a redirect)."""
+
+    @extend_schema(exclude=True)
+    def post(self, request):
+        return super().post(request)
+
+
+class ImportJobView(IotorqView):
+    @extend_schema(
+        tags=["ioTORQ EMIS"],
+        summary="Import job status (project extension)",
+        responses={200: JobSerializer, **JOB_ERRORS},
+    )
+    def get(self, request, job_id: str):
+        return Response(render.job(import_job_get(organization=self.organization, job_id=job_id)))

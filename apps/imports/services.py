@@ -1,0 +1,270 @@
+"""Import jobs: accept, run, sweep, retry.
+
+The life of an import: `import_accept` resolves the variables, stores the job with its points in
+one transaction and enqueues its run on commit (the client hears 202 only after that commit);
+`import_run` (the Celery task's body) writes the points through the store, chunk by chunk, and
+marks the job done; `import_sweep` (a beat task) re-enqueues jobs that stopped moving, so a lost
+message or a killed worker delays an import but never loses it.
+
+Why a run is safe to repeat, whole or in part: points are written with the `overwrite` policy in
+input order, each chunk in one transaction together with the job's progress (`written`), and a
+run resumes from the committed progress under the job's row lock. Re-writing a committed chunk
+writes the same values; a chunk is never half-applied; two runs of one job take turns chunk by
+chunk. The stored result is therefore that of writing the accepted points once, in order: within
+an import the last occurrence of a timestamp wins.
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.core.exceptions import EmsError, Invalid
+from apps.timeseries.selectors import series_resolve
+from apps.timeseries.store import Policy, SampleBatch, write
+
+from . import payload
+from .models import ImportJob
+
+logger = logging.getLogger(__name__)
+
+Status = ImportJob.Status
+# Job columns small enough to read on every status request (never the payload).
+SUMMARY_FIELDS = (
+    "id",
+    "organization",
+    "user",
+    "token",
+    "dialect",
+    "status",
+    "variables",
+    "points",
+    "written",
+    "error",
+    "attempts",
+    "payload_bytes",
+    "created_at",
+    "enqueued_at",
+    "started_at",
+    "heartbeat_at",
+    "finished_at",
+)
+
+
+class ImportRejected(Invalid):
+    """An import with one or more errors; each item of `errors` is an Invalid naming its field and
+    the index of the offending item. Nothing of a rejected import is stored."""
+
+    def __init__(self, errors: Sequence[Invalid], message: str = "Invalid import."):
+        super().__init__(message)
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True)
+class VariableRef:
+    """How a dialect names a variable (a Series): by meter code or by id."""
+
+    meter_code: str | None = None
+    series_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ImportPoints:
+    """Validated points of an import, not yet resolved: item i names `variables[i]` and owns the
+    next `lengths[i]` points of `ts` (epoch ms, int64) and `values` (finite float64)."""
+
+    variables: Sequence[VariableRef]
+    lengths: np.ndarray
+    ts: np.ndarray
+    values: np.ndarray
+
+
+def import_accept(*, organization, user, dialect: str, points: ImportPoints, token=None) -> ImportJob:
+    """Resolve the variables of `points` in `organization` and store the job, durably, in one
+    transaction; its run is enqueued when that transaction commits.
+
+    Raises ImportRejected (field "variable", index of the item) when a variable does not exist in
+    the organization; a variable of another organization is unknown, the same way. Returns the
+    job as it is after the commit: with no broker (tasks run in-process) it is already done.
+    """
+    with transaction.atomic(durable=True):
+        item_series = _resolve(organization, points.variables)
+        series_ids = np.repeat(np.asarray(item_series, dtype=np.int64), points.lengths)
+        packed = payload.pack(payload.Points(series_ids, points.ts, points.values))
+        distinct = sorted(set(item_series))
+        now = timezone.now()
+        job = ImportJob.objects.create(
+            organization=organization,
+            user=user,
+            token=token,
+            dialect=dialect,
+            variables=len(distinct),
+            points=len(points.ts),
+            series_ids=distinct,
+            payload_bytes=len(packed),
+            enqueued_at=now,
+            heartbeat_at=now,
+        )
+        _store_payload(job.pk, packed)
+        transaction.on_commit(partial(_enqueue, job.pk), robust=True)
+    job.refresh_from_db(fields=["status", "written", "error", "attempts", "started_at", "finished_at"])
+    return job
+
+
+def _store_payload(job_id, packed: bytes) -> None:
+    """Django's psycopg cursors bind parameters client-side, which spells half a megabyte of bytea
+    as a megabyte of hex inside the SQL text: measured 10 ms of the 22 ms it takes to accept a
+    2 MB import. On PostgreSQL the payload travels as one binary parameter instead (~1 ms), on
+    the connection and in the transaction Django holds."""
+    if connection.vendor != "postgresql":
+        ImportJob.objects.filter(pk=job_id).update(payload=packed)
+        return
+    import psycopg
+
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute("UPDATE imports_importjob SET payload = %b WHERE id = %s", [packed, job_id])
+
+
+def _resolve(organization, variables: Sequence[VariableRef]) -> list[int]:
+    by_code, found_ids = series_resolve(
+        organization=organization,
+        meter_codes=[v.meter_code for v in variables if v.meter_code is not None],
+        ids=[v.series_id for v in variables if v.meter_code is None],
+    )
+    resolved, errors = [], []
+    for index, variable in enumerate(variables):
+        if variable.meter_code is not None:
+            series_id = by_code.get(variable.meter_code)
+            missing = f"No variable with meter code {variable.meter_code!r} exists."
+        else:
+            series_id = variable.series_id if variable.series_id in found_ids else None
+            missing = f"No variable with id {variable.series_id} exists."
+        if series_id is None:
+            errors.append(Invalid(missing, field="variable", index=index))
+        resolved.append(series_id)
+    if errors:
+        raise ImportRejected(errors)
+    return resolved
+
+
+def _enqueue(job_id) -> None:
+    """Hand the job to Celery. Runs after commit; when the broker is down the job stays queued
+    and the sweeper enqueues it later, so the failure is only logged (on_commit robust=True)."""
+    from .tasks import import_run_task
+
+    import_run_task.delay(str(job_id))
+
+
+def import_run(*, job_id) -> ImportJob | None:
+    """Write the job's points through the store (`overwrite`), resuming from its progress, and mark
+    it done; safe to call any number of times, concurrently too (see the module docstring).
+
+    A job that is done, failed or missing is left alone (None). A job that has already started
+    IMPORT_MAX_ATTEMPTS runs is marked failed instead of run again: something kills every attempt.
+    Errors of the data (a variable deleted since the import was accepted) fail the job with their
+    message; anything else (the database went away) propagates, leaving the job for a retry.
+    """
+    job = _claim(job_id)
+    if job is None:
+        return None
+    try:
+        points = payload.unpack(bytes(job.payload))
+        _write_chunks(job.pk, points)
+    except EmsError as exc:
+        _fail(job.pk, exc.message)
+    return ImportJob.objects.only(*SUMMARY_FIELDS).get(pk=job.pk)
+
+
+def _claim(job_id) -> ImportJob | None:
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.finished:
+            return None
+        now = timezone.now()
+        if job.attempts >= settings.IMPORT_MAX_ATTEMPTS:
+            job.status, job.finished_at = Status.FAILED, now
+            job.error = f"Gave up after {job.attempts} attempts that did not finish."
+            job.save(update_fields=["status", "finished_at", "error"])
+            logger.error("import job %s: %s", job.pk, job.error)
+            return None
+        job.status, job.attempts, job.heartbeat_at = Status.RUNNING, job.attempts + 1, now
+        job.started_at = job.started_at or now
+        job.save(update_fields=["status", "attempts", "heartbeat_at", "started_at"])
+        return job
+
+
+def _write_chunks(job_id, points: payload.Points) -> None:
+    """One transaction per chunk: the chunk's samples and the job's progress commit together.
+    The job row lock makes concurrent runs of one job take turns; each continues from the
+    progress it finds."""
+    total, chunk = len(points), max(1, settings.IMPORT_CHUNK_POINTS)
+    while True:
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().only("status", "written").get(pk=job_id)
+            if job.status != Status.RUNNING:
+                return  # another run finished it meanwhile
+            start = job.written
+            stop = min(start + chunk, total)
+            if stop > start:
+                part = points.slice(start, stop)
+                write(
+                    SampleBatch(series_ids=part.series_ids, ts=part.ts, values=part.values), Policy.OVERWRITE
+                )
+            now = timezone.now()
+            update = {"written": stop, "heartbeat_at": now}
+            if stop >= total:
+                update |= {"status": Status.DONE, "finished_at": now, "error": ""}
+            ImportJob.objects.filter(pk=job_id).update(**update)
+        if stop >= total:
+            return
+
+
+def _fail(job_id, message: str) -> None:
+    ImportJob.objects.filter(pk=job_id).exclude(status=Status.DONE).update(
+        status=Status.FAILED, error=message, finished_at=timezone.now()
+    )
+    logger.warning("import job %s failed: %s", job_id, message)
+
+
+def import_sweep(*, now: datetime | None = None, limit: int = 1_000) -> list:
+    """Re-enqueue the unfinished jobs that showed no sign of life for IMPORT_STUCK_AFTER_SECONDS:
+    queued ones whose message was lost, running ones whose worker died. Returns their ids.
+
+    A job a run is writing right now holds its row lock and is skipped (on PostgreSQL). A slow but
+    alive job that is re-enqueued anyway costs only a run that waits its turn and finds it done.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.IMPORT_STUCK_AFTER_SECONDS)
+    with transaction.atomic():
+        stuck = list(
+            ImportJob.objects.select_for_update(skip_locked=True)
+            .filter(status__in=[Status.QUEUED, Status.RUNNING], heartbeat_at__lt=cutoff)
+            .order_by("heartbeat_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if stuck:
+            ImportJob.objects.filter(pk__in=stuck).update(heartbeat_at=now, enqueued_at=now)
+            for job_id in stuck:
+                transaction.on_commit(partial(_enqueue, job_id), robust=True)
+    if stuck:
+        logger.warning("re-enqueued %d stuck import jobs", len(stuck))
+    return stuck
+
+
+def import_retry(*, job: ImportJob) -> bool:
+    """Queue a failed job again, with a fresh attempt budget; it resumes from its progress.
+    False (and nothing changes) when the job has not failed."""
+    now = timezone.now()
+    with transaction.atomic():
+        changed = ImportJob.objects.filter(pk=job.pk, status=Status.FAILED).update(
+            status=Status.QUEUED, attempts=0, error="", finished_at=None, enqueued_at=now, heartbeat_at=now
+        )
+        if changed:
+            transaction.on_commit(partial(_enqueue, job.pk), robust=True)
+    return bool(changed)

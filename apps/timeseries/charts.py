@@ -1,0 +1,270 @@
+"""What the admin's charts draw: a series over a time range, thinned to at most MAX_POINTS, and
+its totals per local calendar day and month.
+
+A chart gets raw samples when the range holds at most MAX_POINTS of them, and otherwise the
+store's rollups (last, min, max per period) with the shortest period of PERIOD_LADDER_MS that
+keeps the number of periods within MAX_POINTS. The ladder is fixed, so the same range always
+gets the same periods (cacheable, comparable between series), and the periods are epoch-aligned
+like every rollup of the store. No function here loads more than MAX_POINTS + 1 samples into
+Python: counting is done by reading at most one row past the cap, rolling up in SQL.
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+from apps.core.exceptions import Invalid
+
+from .models import Sample
+from .query import local_day_edges, local_month_edges, rollups, rollups_by_edges, samples_page
+
+SECOND_MS = 1_000
+MINUTE_MS = 60 * SECOND_MS
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
+
+MAX_POINTS = 2_000
+PERIOD_LADDER_MS = (
+    SECOND_MS,
+    5 * SECOND_MS,
+    10 * SECOND_MS,
+    30 * SECOND_MS,
+    MINUTE_MS,
+    2 * MINUTE_MS,
+    5 * MINUTE_MS,
+    10 * MINUTE_MS,
+    15 * MINUTE_MS,
+    30 * MINUTE_MS,
+    HOUR_MS,
+    2 * HOUR_MS,
+    3 * HOUR_MS,
+    6 * HOUR_MS,
+    12 * HOUR_MS,
+    DAY_MS,
+    7 * DAY_MS,
+)
+DEFAULT_RANGE_MS = DAY_MS
+# Epoch ms of 0001-01-01 and 9999-12-31T23:59:59.999Z: what datetime can show, far inside int8.
+MIN_MS = -62_135_596_800_000
+MAX_MS = 253_402_300_799_999
+
+_INTEGER = re.compile(r"-?\d{1,16}")
+
+
+@dataclass(frozen=True, slots=True)
+class ChartData:
+    """Columns of one chart: `t` (epoch ms), `last` and, when rolled up, `min` and `max`.
+
+    Raw samples (`period_ms` None) have `t` = the sample times and no min/max. Rollups have `t` =
+    the start of each period that holds samples, `last` = the value of its last sample.
+    """
+
+    start_ms: int
+    end_ms: int
+    period_ms: int | None
+    t: list[int]
+    last: list[float]
+    min: list[float] | None = None
+    max: list[float] | None = None
+
+    def as_json(self) -> dict:
+        return {
+            "start": self.start_ms,
+            "end": self.end_ms,
+            "period_ms": self.period_ms,
+            "points": len(self.t),
+            "max_points": MAX_POINTS,
+            "t": self.t,
+            "last": self.last,
+            "min": self.min,
+            "max": self.max,
+        }
+
+
+def period_count(*, start_ms: int, end_ms: int, period_ms: int) -> int:
+    """How many epoch-aligned periods of `period_ms` overlap [start_ms, end_ms): the most records a
+    rollup of the range can have."""
+    if end_ms <= start_ms:
+        return 0
+    return (end_ms - 1) // period_ms - start_ms // period_ms + 1
+
+
+def chart_period(*, start_ms: int, end_ms: int, max_points: int = MAX_POINTS) -> int:
+    """The shortest period of the ladder whose rollup of [start_ms, end_ms) has at most
+    `max_points` records. Raises Invalid when even the longest one has more (a range of decades)."""
+    for period_ms in PERIOD_LADDER_MS:
+        if period_count(start_ms=start_ms, end_ms=end_ms, period_ms=period_ms) <= max_points:
+            return period_ms
+    raise Invalid("the range is too long to chart", field="start")
+
+
+def series_chart(*, series_id: int, start_ms: int, end_ms: int, max_points: int = MAX_POINTS) -> ChartData:
+    """A series over [start_ms, end_ms) as at most `max_points` points: its raw samples when there
+    are that few, else rollups at the period `chart_period` picks.
+
+    Two statements at most: a page of max_points + 1 samples (one more than fit says "too many"
+    without counting the whole range), then one rollup query.
+    """
+    if end_ms <= start_ms:
+        raise Invalid("start must be before end", field="start")
+    period_ms = chart_period(start_ms=start_ms, end_ms=end_ms, max_points=max_points)
+    rows = samples_page(series_id=series_id, start_ms=start_ms, end_ms=end_ms, limit=max_points + 1)
+    if len(rows) <= max_points:
+        return ChartData(
+            start_ms=start_ms,
+            end_ms=end_ms,
+            period_ms=None,
+            t=[row.ts for row in rows],
+            last=[row.value for row in rows],
+        )
+    records = rollups(series_ids=[series_id], start_ms=start_ms, end_ms=end_ms, period_ms=period_ms)[
+        series_id
+    ]
+    return ChartData(
+        start_ms=start_ms,
+        end_ms=end_ms,
+        period_ms=period_ms,
+        t=[record.period_end_ms - period_ms for record in records],
+        last=[record.value for record in records],
+        min=[record.min for record in records],
+        max=[record.max for record in records],
+    )
+
+
+def _parse_time(value: str, *, field: str, tz: ZoneInfo) -> int:
+    value = value.strip()
+    if _INTEGER.fullmatch(value):
+        ms = int(value)
+    else:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise Invalid(
+                f"{field} must be epoch milliseconds or an ISO 8601 date and time", field=field
+            ) from None
+        if moment.tzinfo is None:
+            # A time without offset is a wall-clock time of the organization (what its people
+            # type into the custom range); fold=0 picks the first of an ambiguous hour.
+            moment = moment.replace(tzinfo=tz)
+        try:
+            ms = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+        except OverflowError:
+            raise Invalid(f"{field} is out of range", field=field) from None
+    if not MIN_MS <= ms <= MAX_MS:
+        raise Invalid(f"{field} is out of range", field=field)
+    return ms
+
+
+def chart_range(params: Mapping[str, str], *, tz: str, now_ms: int) -> tuple[int, int]:
+    """[start_ms, end_ms) from a chart request's `start` and `end`.
+
+    Each is epoch milliseconds or an ISO 8601 date and time; one without an offset is read in
+    `tz` (the organization's time zone). `end` defaults to `now_ms`, `start` to a day before
+    `end`. Raises Invalid (with the field) for anything else.
+    """
+    zone = ZoneInfo(tz)
+    end_ms = _parse_time(params["end"], field="end", tz=zone) if params.get("end") else now_ms
+    if params.get("start"):
+        start_ms = _parse_time(params["start"], field="start", tz=zone)
+    else:
+        start_ms = max(end_ms - DEFAULT_RANGE_MS, MIN_MS)
+    if start_ms >= end_ms:
+        raise Invalid("start must be before end", field="start")
+    return start_ms, end_ms
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarTotal:
+    """One local day or month of a series. `delta` is the last value minus the last value before
+    the bucket (an energy counter's consumption), None when the bucket or everything before it is
+    empty; the other figures are None when the bucket holds no sample."""
+
+    label: str
+    start_ms: int
+    end_ms: int
+    start: datetime
+    end: datetime
+    count: int
+    last: float | None
+    min: float | None
+    max: float | None
+    delta: float | None
+
+    @property
+    def hours(self) -> float:
+        # From the UTC edges: subtracting two times of one zone gives their wall-clock
+        # difference, 24 h also for a 23-hour day.
+        return (self.end_ms - self.start_ms) / 3_600_000
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarTotals:
+    time_zone: str
+    days: list[CalendarTotal]
+    months: list[CalendarTotal]
+
+
+def _last_value_before(series_id: int, ts: int) -> float | None:
+    # One backward probe of the primary key; values_list, so no Sample instance is built.
+    return (
+        Sample.objects.filter(series_id=series_id, ts__lt=ts)
+        .order_by("-ts")
+        .values_list("value", flat=True)
+        .first()
+    )
+
+
+def _calendar_totals(
+    series_id: int, edges: list[int], zone: ZoneInfo, label_format: str
+) -> list[CalendarTotal]:
+    if not edges:
+        return []
+    buckets = {bucket.start_ms: bucket for bucket in rollups_by_edges(series_id=series_id, edges_ms=edges)}
+    previous = _last_value_before(series_id, edges[0]) if buckets else None
+    result = []
+    for start_ms, end_ms in pairwise(edges):
+        start = datetime.fromtimestamp(start_ms / 1000, tz=zone)
+        end = datetime.fromtimestamp(end_ms / 1000, tz=zone)
+        bucket = buckets.get(start_ms)
+        figures = {"count": 0, "last": None, "min": None, "max": None, "delta": None}
+        if bucket is not None:
+            figures = {
+                "count": bucket.count,
+                "last": bucket.value,
+                "min": bucket.min,
+                "max": bucket.max,
+                "delta": None if previous is None else bucket.value - previous,
+            }
+            previous = bucket.value
+        label = format(start, label_format)
+        result.append(
+            CalendarTotal(label=label, start_ms=start_ms, end_ms=end_ms, start=start, end=end, **figures)
+        )
+    return result
+
+
+def calendar_totals(
+    *, series_id: int, tz: str, today: date, days: int = 31, months: int = 12
+) -> CalendarTotals:
+    """A series' figures per local day (the `days` days up to and including `today`) and per local
+    month (the `months` months up to and including today's), oldest first, in `tz`.
+
+    Bucket edges are local midnights converted to UTC by zoneinfo (query.local_day_edges), so a
+    day is 23 or 25 hours long across a daylight-saving change. Empty buckets are listed too.
+    At most four queries: a bucket query and a probe of the value before the first bucket, for
+    days and for months.
+    """
+    zone = ZoneInfo(tz)
+    first_month = date(today.year, today.month, 1)
+    for _ in range(months - 1):
+        first_month = (first_month - timedelta(days=1)).replace(day=1)
+    day_edges = local_day_edges(tz=tz, start=today - timedelta(days=days - 1), end=today + timedelta(days=1))
+    month_edges = local_month_edges(tz=tz, start=first_month, end=today + timedelta(days=1))
+    return CalendarTotals(
+        time_zone=tz,
+        days=_calendar_totals(series_id, day_edges, zone, "%Y-%m-%d %a"),
+        months=_calendar_totals(series_id, month_edges, zone, "%Y-%m"),
+    )

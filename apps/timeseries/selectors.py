@@ -1,0 +1,40 @@
+"""Reads about series. Every function takes the caller's organization: a series of another
+organization is never found, exactly like one that does not exist."""
+
+from collections.abc import Collection
+
+from django.db.models import Q
+
+from .models import Series
+
+# References per query: stays below SQLite's and PostgreSQL's bound-parameter limits.
+RESOLVE_CHUNK = 10_000
+
+
+def series_resolve(
+    *, organization, meter_codes: Collection[str] = (), ids: Collection[int] = ()
+) -> tuple[dict[str, int], set[int]]:
+    """The organization's series named by meter code or by id: `({meter code: id}, {ids found})`.
+
+    One query for up to RESOLVE_CHUNK references of each kind (an import names thousands of
+    variables at once), whatever mix of codes and ids; references not in the result do not exist
+    in the organization.
+    """
+    codes, pks = sorted(set(meter_codes)), sorted(set(ids))
+    wanted_codes, wanted_ids = set(codes), set(pks)
+    by_code: dict[str, int] = {}
+    found_ids: set[int] = set()
+    for start in range(0, max(len(codes), len(pks)), RESOLVE_CHUNK):
+        code_chunk, id_chunk = codes[start : start + RESOLVE_CHUNK], pks[start : start + RESOLVE_CHUNK]
+        condition = Q()
+        if code_chunk:
+            condition |= Q(meter_code__in=code_chunk)
+        if id_chunk:
+            condition |= Q(pk__in=id_chunk)
+        rows = Series.objects.filter(condition, organization=organization).values_list("pk", "meter_code")
+        for pk, code in rows:
+            if code is not None and code in wanted_codes:
+                by_code[code] = pk
+            if pk in wanted_ids:
+                found_ids.add(pk)
+    return by_code, found_ids
