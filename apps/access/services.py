@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Generic, TypeVar
 
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,6 +12,7 @@ from apps.tenancy.models import Membership
 
 from .hashing import secret_digest, secret_generate
 from .models import ApiToken, OAuthClient, RefreshToken
+from .tokens import jwt_issue
 
 T = TypeVar("T")
 
@@ -104,3 +105,77 @@ def password_login(*, username: str, password: str, permission: str):
         .first()
     )
     return None if membership is None else (user, membership.organization)
+
+
+def organization_user_login(*, organization, username: str, password: str):
+    """The active member of `organization` whose username or e-mail address (case-insensitive)
+    is `username` and whose password is `password`; None otherwise.
+
+    For OAuth clients that log users in (Blynk's user_credentials grant): the client belongs to
+    one organization, so only that organization's members can log in through it. A wrong name
+    costs one password hash too, so timing does not tell which names exist.
+    """
+    user_model = get_user_model()
+    members = user_model.objects.filter(memberships__organization=organization, is_active=True)
+    user = (
+        members.filter(username=username).first()
+        or members.filter(email__iexact=username).order_by("pk").first()
+    )
+    if user is None:
+        user_model().set_password(password)
+        return None
+    return user if user.check_password(password) else None
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """An OAuth access token (JWT) with its lifetime in seconds, and a single-use refresh token."""
+
+    access_token: str
+    expires_in: int
+    refresh_token: str
+
+
+def oauth_token_pair_issue(
+    *, client: OAuthClient, user=None, access_lifetime_seconds: int, refresh_lifetime_seconds: int
+) -> TokenPair:
+    """An access token of the client's dialect for its organization (acting for `user` when
+    given, so limited by that user's role permissions) and a refresh token for the same pair."""
+    access = jwt_issue(
+        dialect=client.dialect,
+        organization=client.organization,
+        client=client,
+        user=user,
+        lifetime_seconds=access_lifetime_seconds,
+    )
+    refresh = refresh_token_issue(
+        client=client, user=user, lifetime=timedelta(seconds=refresh_lifetime_seconds)
+    )
+    return TokenPair(access_token=access, expires_in=access_lifetime_seconds, refresh_token=refresh.secret)
+
+
+@transaction.atomic
+def oauth_token_refresh(
+    *, client: OAuthClient, secret: str, access_lifetime_seconds: int, refresh_lifetime_seconds: int
+) -> TokenPair | None:
+    """A new token pair for a refresh token of `client`, which is used up; None when the refresh
+    token is unknown, expired, already used or another client's, or when its user has since been
+    deactivated or left the organization (the refresh token is used up then too).
+
+    One transaction: the refresh token is never used up without a new pair being issued.
+    """
+    token = refresh_token_consume(client=client, secret=secret)
+    if token is None:
+        return None
+    user = token.user
+    if user is not None and (
+        not user.is_active
+        or not Membership.objects.filter(user=user, organization_id=client.organization_id).exists()
+    ):
+        return None
+    return oauth_token_pair_issue(
+        client=client,
+        user=user,
+        access_lifetime_seconds=access_lifetime_seconds,
+        refresh_lifetime_seconds=refresh_lifetime_seconds,
+    )

@@ -8,7 +8,7 @@ from django.db.models import Count
 from apps.tenancy.admin import OrganizationOwnedAdmin, OrganizationOwnedInline
 from apps.timeseries.admin import SeriesChartAdminMixin
 
-from .models import DataStream, Device, Load, Partition, Point, Product, Signal
+from .models import DataStream, Device, DeviceImportDay, Load, Partition, Point, Product, Signal
 
 
 class LoadInline(OrganizationOwnedInline):
@@ -32,6 +32,19 @@ class PointInline(OrganizationOwnedInline):
     model = Point
     fields = ("name", "uuid", "unit", "series")
     raw_id_fields = ("series",)
+
+
+class DeviceImportDayInline(admin.TabularInline):
+    """The device's Blynk history-import quota use, newest day first (read-only: the quota
+    service keeps the counts)."""
+
+    model = DeviceImportDay
+    fields = ("day", "points")
+    readonly_fields = ("day", "points")
+    extra = 0
+    max_num = 0
+    can_delete = False
+    verbose_name_plural = "history import quota use (UTC days)"
 
 
 @admin.register(Product)
@@ -60,7 +73,7 @@ class DeviceAdmin(OrganizationOwnedAdmin):
     list_filter = ("protocol", "system", "organization")
     readonly_fields = ("id",)
     raw_id_fields = ("owner", "product")
-    inlines = (LoadInline, DataStreamInline)
+    inlines = (LoadInline, DataStreamInline, DeviceImportDayInline)
 
 
 @admin.register(Load)

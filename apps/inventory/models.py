@@ -209,3 +209,27 @@ class Point(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DeviceImportDay(models.Model):
+    """How many history points a device has had accepted on one UTC day (the day of receipt).
+
+    Blynk allows a device a number of imported points a day (Organization's limit, default
+    10,000), counted over every request of that day. The count is a row, not a cache entry, so
+    it survives restarts and is exact across processes: a request adds its points with one
+    conditional upsert in the transaction that writes them (see
+    `services.device_import_quota_take`), so a rejected or failed request counts nothing.
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="import_days")
+    day = models.DateField(help_text="UTC day of receipt.")
+    points = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "day"], name="device_import_day_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} on {self.day}: {self.points}"

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 
 from apps.core.exceptions import NotFound
 
-from .models import Device, Load, Signal
+from .models import DataStream, Device, Load, Signal
 
 
 def device_list(
@@ -78,3 +78,61 @@ def signal_get(*, organization, uid: int) -> Signal:
     if signal is None:
         raise NotFound(f"Signal {uid} not found.", field="uid")
     return signal
+
+
+# --- Blynk datastreams --------------------------------------------------------------------------
+# `owner` limits what a caller may see to the devices that user owns (a Blynk user token with
+# only OWN_DEVICES_VIEW); None means every device of the organization. A device the caller may
+# not see is answered exactly like a missing one.
+
+# Device uids are 32-bit in the APIs; bigger numbers name no device (and would overflow SQLite).
+MAX_UID = 2**31 - 1
+
+
+def _visible_devices(*, organization, owner=None) -> QuerySet[Device]:
+    devices = Device.objects.filter(organization=organization)
+    if owner is not None:
+        devices = devices.filter(owner=owner)
+    return devices
+
+
+def device_find(*, organization, uid: int, owner=None) -> Device | None:
+    """The device `uid` of `organization` if the caller may see it, else None."""
+    if not 0 <= uid <= MAX_UID:
+        return None
+    return _visible_devices(organization=organization, owner=owner).filter(uid=uid).first()
+
+
+def device_find_many(*, organization, uids: list[int], owner=None) -> dict[int, Device]:
+    """The visible devices among `uids`, by uid (missing and invisible ones are left out)."""
+    wanted = sorted({uid for uid in uids if 0 <= uid <= MAX_UID})
+    if not wanted:
+        return {}
+    return {d.uid: d for d in _visible_devices(organization=organization, owner=owner).filter(uid__in=wanted)}
+
+
+def datastream_list(*, devices: list[Device], stream_ids: list[int] | None = None) -> QuerySet[DataStream]:
+    """The datastreams of `devices` (with their series, for the current value), ordered by device
+    and stream id: one query for any number of devices."""
+    streams = (
+        DataStream.objects.filter(device__in=devices)
+        .select_related("series")
+        .order_by("device_id", "stream_id")
+    )
+    if stream_ids is not None:
+        streams = streams.filter(stream_id__in=[i for i in set(stream_ids) if 0 <= i <= MAX_UID])
+    return streams
+
+
+def datastream_find(
+    *, device: Device, stream_id: int | None = None, pin: str | None = None
+) -> DataStream | None:
+    """A datastream of `device` by stream id or, when no id is given, by pin (case-insensitive)."""
+    streams = DataStream.objects.filter(device=device).select_related("series", "device__organization")
+    if stream_id is not None:
+        if not 0 <= stream_id <= MAX_UID:
+            return None
+        return streams.filter(stream_id=stream_id).first()
+    if pin is not None:
+        return streams.filter(pin__iexact=pin).first()
+    return None

@@ -1,0 +1,120 @@
+"""Reading the Blynk dialect's requests: JSON bodies (orjson), body fields and query parameters.
+Every error is an Invalid whose message names the field in the dialect's own words
+(`deviceId`, `values[3].ts`)."""
+
+from typing import Any
+
+import orjson
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from rest_framework.parsers import BaseParser
+
+from apps.api.common.params import int_param
+from apps.core.exceptions import Invalid
+
+INT32_MAX = 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+class OrjsonParser(BaseParser):
+    """`application/json` with orjson: a 4 MiB import parses in a few milliseconds, about four
+    times faster than the standard library, and NaN/Infinity literals are refused as the
+    malformed JSON they are."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return orjson.loads(stream.read())
+        except orjson.JSONDecodeError as exc:
+            raise ParseError(f"Malformed JSON: {exc}") from exc
+
+
+def body_object(request) -> dict:
+    """The request's JSON object. A body without a Content-Type is refused (415) rather than
+    ignored, so a client that forgot the header learns it."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not request.content_type and length not in ("", "0"):
+        raise UnsupportedMediaType("")
+    data = request.data
+    if not isinstance(data, dict):
+        raise Invalid("The request body must be a JSON object.", field="body")
+    return data
+
+
+def is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def body_id(data: dict, name: str) -> int:
+    """A required identifier (`deviceId`, `dataStreamId`): a JSON integer from 0 to 2^31 - 1."""
+    if name not in data or data[name] is None:
+        raise Invalid(f"'{name}' is required.", field=name)
+    value = data[name]
+    if not is_integer(value) or not 0 <= value <= INT32_MAX:
+        raise Invalid(f"'{name}' must be an integer from 0 to {INT32_MAX}.", field=name)
+    return value
+
+
+def body_field(data: dict, name: str, kind: type, what: str, *, required: bool = True) -> Any:
+    """A field of the JSON types `kind` (`what` names them in the message); None when optional
+    and absent."""
+    if name not in data:
+        if required:
+            raise Invalid(f"'{name}' is required.", field=name)
+        return None
+    value = data[name]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise Invalid(f"'{name}' must be {what}.", field=name)
+    return value
+
+
+def query_int(
+    params, name: str, *, required: bool = False, default: int | None = None, **limits
+) -> int | None:
+    """An integer query parameter (see common.params.int_param); `required` makes absence a 400."""
+    if required and params.get(name) is None:
+        raise Invalid(f"'{name}' is required.", field=name)
+    return int_param(params, name, default=default, **limits)
+
+
+def import_points(items: list) -> tuple[list[int], list[float]]:
+    """The (ts, value) pairs of a history import, checked in one pass of plain Python (a DRF
+    field per element would cost a hundred times more for 10,000 points).
+
+    `ts` is epoch milliseconds as a JSON integer or a string of digits (the vendor types it as
+    a string); `value` a JSON number (not a boolean, not a numeric string). Timestamps beyond the
+    64-bit range are clamped to it: they are as far in the past or future as anything the
+    window rules refuse or skip, and clamping keeps the arrays 64-bit.
+    """
+    stamps: list[int] = []
+    values: list[float] = []
+    append_ts, append_value = stamps.append, values.append
+    for index, item in enumerate(items):
+        if type(item) is not dict:
+            raise Invalid(
+                f"'values[{index}]' must be an object with 'value' and 'ts'.", field="values", index=index
+            )
+        ts = item.get("ts")
+        if type(ts) is not int:
+            if type(ts) is str and ts.isascii() and ts.isdigit():
+                # Past 19 digits it is beyond any 64-bit time (and int() of a huge string is slow).
+                ts = int(ts) if len(ts) <= 19 else INT64_MAX
+            elif ts is None:
+                raise Invalid(f"'values[{index}].ts' is required.", field="ts", index=index)
+            else:
+                raise Invalid(
+                    f"'values[{index}].ts' must be epoch milliseconds: an integer or a string of digits.",
+                    field="ts",
+                    index=index,
+                )
+        if not INT64_MIN <= ts <= INT64_MAX:
+            ts = INT64_MAX if ts > 0 else INT64_MIN
+        value = item.get("value")
+        kind = type(value)
+        if kind is not float and kind is not int:
+            if value is None and "value" not in item:
+                raise Invalid(f"'values[{index}].value' is required.", field="value", index=index)
+            raise Invalid(f"'values[{index}].value' must be a number.", field="value", index=index)
+        append_ts(ts)
+        append_value(value)
+    return stamps, values

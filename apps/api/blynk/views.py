@@ -1,0 +1,271 @@
+"""Blynk Platform API dialect, datastream endpoints (API.md §2). Views check permissions, parse,
+call selectors and services, render."""
+
+from typing import ClassVar
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from apps.api.common.params import int_list
+from apps.api.common.views import DialectView
+from apps.core.exceptions import Invalid, NotFound
+from apps.inventory import selectors, services
+from apps.inventory.models import DataStream, Device
+from apps.timeseries import query
+
+from . import render, schema
+from .authentication import BlynkAuthentication
+from .errors import DATASTREAM_NOT_FOUND, DEVICE_NOT_FOUND, exception_handler
+from .parsing import INT32_MAX, OrjsonParser, body_field, body_id, body_object, import_points, query_int
+from .permissions import ORG_DEVICE_DATA_IMPORT, ORG_DEVICES_CONTROL, device_owner_scope
+
+BODY_LIMIT = 4 * 1024 * 1024
+MAX_BATCH_DEVICES = 10
+MAX_IMPORT_VALUES = 10_000
+MAX_BATCH_ROWS = 10_000
+MAX_PAGE_SIZE = 1_000
+DEFAULT_PAGE_SIZE = 50
+TAGS = ["Blynk"]
+
+
+class BlynkView(DialectView):
+    authentication_classes: ClassVar = [BlynkAuthentication]
+    parser_classes: ClassVar = [OrjsonParser]
+    exception_handler = staticmethod(exception_handler)
+    body_limit = BODY_LIMIT
+
+    def scope(self, *required: str):
+        """Check the permissions (403), return the owner the caller's devices are limited to."""
+        return device_owner_scope(self.principal, *required)
+
+    def device(self, uid: int, owner) -> Device:
+        device = selectors.device_find(organization=self.organization, uid=uid, owner=owner)
+        if device is None:
+            raise NotFound(DEVICE_NOT_FOUND.format(uid), field="deviceId")
+        return device
+
+    def datastream(
+        self, device: Device, *, stream_id: int | None = None, pin: str | None = None
+    ) -> DataStream:
+        stream = selectors.datastream_find(device=device, stream_id=stream_id, pin=pin)
+        if stream is None:
+            raise NotFound(
+                DATASTREAM_NOT_FOUND.format(stream_id if stream_id is not None else pin), field="dataStreamId"
+            )
+        return stream
+
+
+class DataStreamValuesView(BlynkView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Get device datastream values",
+        parameters=[schema.DEVICE_ID, schema.DATASTREAM_IDS],
+        responses={200: schema.BlynkDataStreamValueSerializer(many=True), **schema.ERRORS},
+    )
+    def get(self, request):
+        owner = self.scope()
+        params = request.query_params
+        uid = query_int(params, "deviceId", required=True)
+        stream_ids = int_list(params, "dataStreamIds")
+        device = self.device(uid, owner)
+        streams = selectors.datastream_list(devices=[device], stream_ids=stream_ids)
+        return Response([render.datastream_value(stream) for stream in streams])
+
+
+class BatchDataStreamValuesView(BlynkView):
+    """Up to 10 devices (distinct ids); missing and invisible ones are left out, in request order."""
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Get datastreams values for multiple devices",
+        parameters=[schema.DEVICE_IDS, schema.DATASTREAM_IDS],
+        responses={200: schema.BlynkDeviceDataStreamsSerializer(many=True), **schema.ERRORS},
+    )
+    def get(self, request):
+        owner = self.scope()
+        params = request.query_params
+        uids = int_list(params, "deviceIds")
+        if uids is None:
+            raise Invalid("'deviceIds' is required.", field="deviceIds")
+        uids = list(dict.fromkeys(uids))
+        if len(uids) > MAX_BATCH_DEVICES:
+            raise Invalid(f"'deviceIds' may name at most {MAX_BATCH_DEVICES} devices.", field="deviceIds")
+        stream_ids = int_list(params, "dataStreamIds")
+        devices = selectors.device_find_many(organization=self.organization, uids=uids, owner=owner)
+        found = [devices[uid] for uid in uids if uid in devices]
+        streams: dict[int, list[dict]] = {device.pk: [] for device in found}
+        for stream in selectors.datastream_list(devices=found, stream_ids=stream_ids) if found else []:
+            streams[stream.device_id].append(render.datastream_value(stream))
+        return Response([{"deviceId": device.uid, "dataStreams": streams[device.pk]} for device in found])
+
+
+class HistoryView(BlynkView):
+    """Samples of a numeric datastream in [from, to] (both inclusive), oldest first, 0-based pages:
+    one count and one page query on the sample table's primary key."""
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Get datastream history",
+        parameters=schema.HISTORY_PARAMETERS,
+        responses={200: schema.BlynkHistorySerializer, **schema.ERRORS},
+    )
+    def get(self, request):
+        owner = self.scope()
+        params = request.query_params
+        uid = query_int(params, "deviceId", required=True)
+        stream_id = query_int(params, "dataStreamId", minimum=0, maximum=INT32_MAX)
+        pin = params.get("pin")
+        if stream_id is None and not pin:
+            raise Invalid("'dataStreamId' or 'pin' is required.", field="dataStreamId")
+        start = query_int(params, "from", required=True)
+        end = query_int(params, "to", required=True)
+        if start > end:
+            raise Invalid("'from' must not be after 'to'.", field="from")
+        page = query_int(params, "page", default=0, minimum=0, maximum=INT32_MAX)
+        size = query_int(params, "size", default=DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
+        device = self.device(uid, owner)
+        stream = self.datastream(device, stream_id=stream_id, pin=None if stream_id is not None else pin)
+        services.datastream_require_history(datastream=stream)
+        if stream.series_id is None:
+            return Response(render.history(0, [], stream.value_type))
+        window = {"series_id": stream.series_id, "start_ms": start, "end_ms": end + 1}
+        total = query.samples_count(**window)
+        rows = query.samples_page(**window, offset=page * size, limit=size) if page * size < total else []
+        return Response(render.history(total, rows, stream.value_type))
+
+
+class DataStreamValueView(BlynkView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Update single datastream value",
+        request=schema.BlynkValueUpdateSerializer,
+        responses={204: None, **schema.ERRORS},
+    )
+    def post(self, request):
+        owner = self.scope(ORG_DEVICES_CONTROL)
+        data = body_object(request)
+        uid, stream_id = body_id(data, "deviceId"), body_id(data, "dataStreamId")
+        if data.get("value") is None:
+            raise Invalid("'value' is required.", field="value")
+        stream = self.datastream(self.device(uid, owner), stream_id=stream_id)
+        services.datastream_value_set(datastream=stream, value=data["value"])
+        return Response(status=204)
+
+
+class DataStreamValuesUpdateView(BlynkView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Update multiple datastream values",
+        request=schema.BlynkValuesUpdateSerializer,
+        responses={204: None, **schema.ERRORS},
+    )
+    def post(self, request):
+        owner = self.scope(ORG_DEVICES_CONTROL)
+        data = body_object(request)
+        uid = body_id(data, "deviceId")
+        values = body_field(data, "values", dict, "an object of dataStreamId to value")
+        device = self.device(uid, owner)
+        # Keys that are not datastream ids name no datastream: skipped silently, like unknown ids.
+        by_id = {
+            int(key): value
+            for key, value in values.items()
+            if key.isascii() and key.isdigit() and len(key) <= 10
+        }
+        services.datastream_values_set(device=device, values=by_id)
+        return Response(status=204)
+
+
+class ProductBatchUpdateView(BlynkView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Batch update datastream values for multiple devices",
+        request=schema.BlynkBatchUpdateSerializer,
+        responses={204: None, 200: schema.BlynkBatchUpdateResultSerializer, **schema.ERRORS},
+    )
+    def post(self, request):
+        owner = self.scope(ORG_DEVICES_CONTROL)
+        data = body_object(request)
+        fields = body_field(data, "fields", list, "a list of strings")
+        if len(fields) < 2 or fields[0] != "deviceId":
+            raise Invalid(
+                "'fields' must start with \"deviceId\", followed by at least one label.", field="fields"
+            )
+        labels = fields[1:]
+        for index, label in enumerate(labels, start=1):
+            if not isinstance(label, str) or not label:
+                raise Invalid(f"'fields[{index}]' must be a datastream label.", field="fields", index=index)
+            if label in labels[: index - 1]:
+                raise Invalid(f"'fields[{index}]' repeats the label {label!r}.", field="fields", index=index)
+        updates = body_field(data, "updates", list, "a list of rows")
+        if len(updates) > MAX_BATCH_ROWS:
+            raise Invalid(f"'updates' may hold at most {MAX_BATCH_ROWS} rows.", field="updates")
+        debug = body_field(data, "debug", bool, "true or false", required=False) or False
+        try:
+            result = services.product_batch_update(
+                organization=self.organization, labels=labels, rows=updates, owner=owner
+            )
+        except Invalid as exc:
+            if exc.field != "rows":
+                raise
+            raise Invalid(
+                "'updates' holds no row with a valid device to take the product from.", field="updates"
+            ) from exc
+        if not result.skipped:
+            return Response(status=204)
+        return Response(render.batch_update(result, debug=debug))
+
+
+class HistoryImportView(BlynkView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Import batch data",
+        request=schema.BlynkImportSerializer,
+        responses={204: None, **schema.ERRORS},
+    )
+    def post(self, request):
+        owner = self.scope(ORG_DEVICE_DATA_IMPORT)
+        data = body_object(request)
+        uid, stream_id = body_id(data, "deviceId"), body_id(data, "dataStreamId")
+        items = body_field(data, "values", list, 'a list of {"value", "ts"} objects')
+        if not items:
+            raise Invalid("'values' must hold at least one value.", field="values")
+        if len(items) > MAX_IMPORT_VALUES:
+            raise Invalid(f"'values' may hold at most {MAX_IMPORT_VALUES} values.", field="values")
+        stream = self.datastream(self.device(uid, owner), stream_id=stream_id)
+        services.datastream_require_history(datastream=stream)
+        stamps, values = import_points(items)
+        services.datastream_history_import(datastream=stream, ts=stamps, values=values)
+        return Response(status=204)
+
+
+class PropertyView(BlynkView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Update datastream widget property",
+        request=schema.BlynkPropertySerializer,
+        responses={204: None, **schema.ERRORS},
+    )
+    def post(self, request):
+        owner = self.scope(ORG_DEVICES_CONTROL)
+        data = body_object(request)
+        uid, stream_id = body_id(data, "deviceId"), body_id(data, "dataStreamId")
+        name = body_field(data, "property", str, f"one of {', '.join(services.WIDGET_PROPERTIES)}")
+        value = body_field(data, "value", str, "a string")
+        stream = self.datastream(self.device(uid, owner), stream_id=stream_id)
+        services.datastream_property_set(datastream=stream, name=name, value=value)
+        return Response(status=204)
+
+
+class UnknownPathView(BlynkView):
+    """Any other /api/v1|v2/organization/ path: a 404 in the Blynk error shape."""
+
+    authentication_classes: ClassVar = []
+    permission_classes: ClassVar = [AllowAny]
+    throttle_classes: ClassVar = []
+
+    @extend_schema(exclude=True)
+    def get(self, request, **kwargs):
+        raise NotFound("No such endpoint.")
+
+    post = put = patch = delete = get
