@@ -41,6 +41,7 @@ bench: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/gavazzi.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/iotorq.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/blynk.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/buildingx.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .pytest_cache .ruff_cache staticfiles

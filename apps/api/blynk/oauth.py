@@ -4,15 +4,18 @@ from typing import ClassVar
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.exceptions import Throttled
 from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 
+from apps.access.models import Dialect
 from apps.access.services import (
     TokenPair,
     oauth_token_pair_issue,
     oauth_token_refresh,
     organization_user_login,
 )
+from apps.api.common.throttling import client_address, login_failures
 from apps.api.common.views import DEFAULT_BODY_LIMIT, DialectView
 
 from . import schema
@@ -75,10 +78,15 @@ class TokenView(DialectView):
                 raise OAuthError("invalid_grant", "The refresh token is invalid, expired or already used.")
         else:
             username, password = self.required(params, "username"), self.required(params, "password")
+            # Failed logins are throttled like the EMS gateway's: 10 a minute per username and address.
+            throttle_key = (Dialect.BLYNK, username.lower(), client_address(request))
+            if login_failures.blocked(*throttle_key):
+                raise Throttled(wait=login_failures.window_seconds)
             user = organization_user_login(
                 organization=self.organization, username=username, password=password
             )
             if user is None:
+                login_failures.record_failure(*throttle_key)
                 raise OAuthError("invalid_grant", "Wrong username or password.")
             pair = oauth_token_pair_issue(client=client, user=user, **lifetimes)
         return Response(self.body(pair), headers=NO_STORE)

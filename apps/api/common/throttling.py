@@ -36,3 +36,8 @@ def client_address(request) -> str:
     """The address the request came from. Behind a proxy, run gunicorn with
     --forwarded-allow-ips so REMOTE_ADDR is the client's."""
     return request.META.get("REMOTE_ADDR", "")
+
+
+# Failed password logins (EMS gateway login, Blynk user_credentials grant), counted per dialect,
+# username and client address: 10 within a minute lock that pair out for the rest of the minute.
+login_failures = FailureThrottle("login", limit=10, window_seconds=60)

@@ -15,7 +15,7 @@ from apps.access.services import password_login
 from apps.access.tokens import jwt_issue
 from apps.api.common.errors import Unauthorized
 from apps.api.common.params import choice_param, int_list, int_param
-from apps.api.common.throttling import FailureThrottle, client_address
+from apps.api.common.throttling import client_address, login_failures
 from apps.api.common.views import DialectView
 from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors
@@ -50,8 +50,6 @@ from .schema import (
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
 DAY_MS = 86_400_000
-
-login_throttle = FailureThrottle("ems-login", limit=10, window_seconds=60)
 
 
 def _now_ms() -> int:
@@ -136,12 +134,12 @@ class LoginView(GavazziView):
             field, errors = next(iter(serializer.errors.items()))
             raise Invalid(f"'{field}': {errors[0]}", field=field)
         username, password = serializer.validated_data["username"], serializer.validated_data["password"]
-        address = client_address(request)
-        if login_throttle.blocked(username, address):
-            raise Throttled(wait=login_throttle.window_seconds)
+        throttle_key = (Dialect.GAVAZZI, username, client_address(request))
+        if login_failures.blocked(*throttle_key):
+            raise Throttled(wait=login_failures.window_seconds)
         login = password_login(username=username, password=password, permission=API_PERMISSION)
         if login is None:
-            login_throttle.record_failure(username, address)
+            login_failures.record_failure(*throttle_key)
             raise Unauthorized("Wrong username or password, or no API role.")
         user, organization = login
         token = jwt_issue(

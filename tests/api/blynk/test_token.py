@@ -232,6 +232,24 @@ def test_wrong_user_credentials_are_invalid_grant(demo, username_password):
     assert not RefreshToken.objects.filter(user__isnull=False).exists()
 
 
+def test_ten_failed_user_logins_in_a_minute_throttle_that_username_and_address(demo):
+    user = demo["blynk"]["user"]
+    for _ in range(10):
+        failed = token_request(
+            demo["blynk"], grant_type="user_credentials", username=user["username"], password="wrong"
+        )
+        assert failed.status_code == 400
+
+    blocked = token_request(
+        demo["blynk"], grant_type="user_credentials", username=user["username"], password=user["password"]
+    )
+
+    assert blocked.status_code == 429
+    assert blocked.json()["error"] == "slow_down"
+    assert blocked.headers["Retry-After"] == "60"
+    assert token_request(demo["blynk"], grant_type="client_credentials").status_code == 200
+
+
 def test_a_user_of_another_organization_cannot_log_in_through_this_client(demo, other_demo):
     other_user = other_demo["blynk"]["user"]
 

@@ -1,0 +1,161 @@
+"""Siemens Building X dialect: Point Value Ingest (API.md §3). Views parse, call a selector or
+service, render."""
+
+from typing import ClassVar
+from urllib.parse import urlencode
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework.parsers import FormParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from apps.access.models import Dialect
+from apps.access.selectors import oauth_client_authenticate
+from apps.access.tokens import jwt_issue
+from apps.api.common.renderers import ORJSONParser, ORJSONRenderer
+from apps.api.common.views import DEFAULT_BODY_LIMIT, DialectView
+from apps.core.exceptions import NotFound
+from apps.timeseries import query
+
+from . import parsing, render, schema
+from .authentication import BuildingXAuthentication
+from .errors import ACCESS_DENIED, OAuthError, exception_handler, token_exception_handler
+from .jsonapi import FirstRendererNegotiation, JSONAPIParser, JSONAPIRenderer
+from .selectors import point_for_client
+from .services import point_values_write
+
+# RFC 6749 §5.1: token responses must not be cached.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+TAG = "Building X"
+
+
+class TokenView(DialectView):
+    """Machine-user client credentials for a JWT (BUILDINGX_TOKEN_LIFETIME_SECONDS), no refresh
+    token. Errors in the OAuth shape."""
+
+    authentication_classes: ClassVar = []
+    permission_classes: ClassVar = [AllowAny]
+    parser_classes: ClassVar = [ORJSONParser, FormParser]
+    renderer_classes: ClassVar = [ORJSONRenderer]
+    content_negotiation_class = FirstRendererNegotiation
+    exception_handler = staticmethod(token_exception_handler)
+    body_limit = DEFAULT_BODY_LIMIT
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Create a token",
+        description=schema.TOKEN_DESCRIPTION,
+        auth=[],
+        request=schema.BuildingXTokenRequestSerializer,
+        responses=schema.TOKEN_RESPONSES,
+    )
+    def post(self, request):
+        media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
+        if media_type not in ("application/json", "application/x-www-form-urlencoded"):
+            raise OAuthError(
+                "invalid_request",
+                "Content-Type must be application/json (or application/x-www-form-urlencoded).",
+                status=415,
+            )
+        credentials = parsing.token_request(request.data, audience=settings.BUILDINGX_AUDIENCE)
+        client = oauth_client_authenticate(
+            client_id=credentials.client_id, secret=credentials.client_secret, dialect=Dialect.BUILDINGX
+        )
+        if client is None:
+            raise OAuthError("access_denied", ACCESS_DENIED, status=401)
+        lifetime = settings.BUILDINGX_TOKEN_LIFETIME_SECONDS
+        token = jwt_issue(
+            dialect=Dialect.BUILDINGX,
+            organization=client.organization,
+            client=client,
+            lifetime_seconds=lifetime,
+        )
+        return Response(
+            {"access_token": token, "token_type": "Bearer", "expires_in": lifetime}, headers=NO_STORE
+        )
+
+
+class BuildingXView(DialectView):
+    authentication_classes: ClassVar = [BuildingXAuthentication]
+    parser_classes: ClassVar = [JSONAPIParser, ORJSONParser]
+    renderer_classes: ClassVar = [JSONAPIRenderer]
+    content_negotiation_class = FirstRendererNegotiation
+    exception_handler = staticmethod(exception_handler)
+
+
+class PointValuesView(BuildingXView):
+    body_limit = parsing.BODY_LIMIT
+
+    def point(self):
+        return point_for_client(
+            organization=self.organization,
+            client=self.principal.client,
+            partition_id=self.kwargs["partitionId"],
+            point_id=self.kwargs["pointId"],
+        )
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Post values",
+        description=schema.POST_DESCRIPTION,
+        parameters=[*schema.PATH, schema.OVERWRITE],
+        request=schema.BuildingXPointValuesSerializer,
+        examples=[schema.VENDOR_EXAMPLE],
+        responses=schema.POST_RESPONSES,
+    )
+    def post(self, request, **path):
+        point = self.point()
+        overwrite = parsing.overwrite_param(request.query_params)
+        values = parsing.point_values(parsing.read_document(request))
+        result = point_values_write(
+            point=point, ts=values.ts, values=values.values, qualities=values.qualities, overwrite=overwrite
+        )
+        if not result.dropped:
+            return Response(status=204)
+        return Response(render.accepted(values, result.dropped), status=202)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="List values (project extension)",
+        description=schema.GET_DESCRIPTION,
+        parameters=[*schema.PATH, *schema.READ],
+        responses=schema.GET_RESPONSES,
+    )
+    def get(self, request, **path):
+        point = self.point()
+        params = parsing.values_query(request.query_params)
+        rows = []
+        if point.series_id is not None:
+            # One row past the page tells whether a next page exists, without an empty last page.
+            rows = query.samples_after(
+                series_id=point.series_id,
+                start_ms=params.start_ms,
+                end_ms=params.end_ms,
+                after_ts=params.after_ts,
+                limit=params.limit + 1,
+            )
+        page = rows[: params.limit]
+        next_link = self.next_link(page[-1].ts) if len(rows) > params.limit else None
+        return Response(render.page(page, next_link))
+
+    def next_link(self, last_ts: int) -> str:
+        """This request's URL with the cursor after `last_ts`, every other parameter kept."""
+        params = self.request.query_params.copy()
+        params[parsing.PAGE_CURSOR] = parsing.cursor_for(last_ts)
+        return self.request.build_absolute_uri(
+            f"{self.request.path}?{urlencode(list(params.lists()), doseq=True)}"
+        )
+
+
+class UnknownPathView(BuildingXView):
+    """Any other path under /ingest/: 404 in the JSON:API shape, for every method."""
+
+    authentication_classes: ClassVar = []
+    permission_classes: ClassVar = [AllowAny]
+
+    @extend_schema(exclude=True)
+    def get(self, request, **kwargs):
+        raise NotFound("No such endpoint.")
+
+    post = put = patch = delete = get

@@ -1,0 +1,94 @@
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+from rest_framework.test import APIClient
+
+from apps.inventory.models import Point
+from apps.timeseries.query import samples_after
+
+JSONAPI = "application/vnd.api+json"
+AUDIENCE = "https://horizon.siemens.com"
+
+
+def token_request(client_id: str, client_secret: str, **overrides) -> dict:
+    body = {
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "audience": AUDIENCE,
+        "grant_type": "client_credentials",
+    }
+    body.update(overrides)
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def create_token(credentials: dict) -> str:
+    response = APIClient().post(
+        "/oauth/token", token_request(credentials["client_id"], credentials["client_secret"]), format="json"
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["access_token"]
+
+
+def bearer(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def values_path(credentials: dict, *, partition_id: str | None = None, point_id: str | None = None) -> str:
+    partition_id = partition_id or credentials["partition_id"]
+    point_id = point_id or credentials["point_id"]
+    return f"/ingest/partitions/{partition_id}/points/{point_id}/values"
+
+
+def post_values(client: APIClient, path: str, document, *, content_type: str = JSONAPI):
+    body = document if isinstance(document, bytes | str) else orjson.dumps(document)
+    return client.post(path, data=body, content_type=content_type)
+
+
+def point_value(timestamp: str, value="12.66", **attributes) -> dict:
+    return {"type": "PointValue", "attributes": {"timestamp": timestamp, "value": value, **attributes}}
+
+
+def stored(credentials: dict, start_ms: int, end_ms: int) -> list[tuple]:
+    """The demo point's stored samples in [start_ms, end_ms) as (ts, value, quality)."""
+    point = Point.objects.get(uuid=credentials["point_id"])
+    return [
+        tuple(row)
+        for row in samples_after(series_id=point.series_id, start_ms=start_ms, end_ms=end_ms, limit=10_000)
+    ]
+
+
+@pytest.fixture
+def creds(demo):
+    return demo["buildingx"]
+
+
+@pytest.fixture
+def api(creds):
+    """A client holding a token of the demo's Building X machine user."""
+    return bearer(create_token(creds))
+
+
+@pytest.fixture
+def path(creds):
+    return values_path(creds)
+
+
+@pytest.fixture
+def other_creds(other_demo):
+    return other_demo["buildingx"]
+
+
+@pytest.fixture
+def other_api(other_creds):
+    return bearer(create_token(other_creds))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def ms(text: str) -> int:
+    """Epoch ms of an ISO 8601 text with an offset, computed independently of the dialect."""
+    return (datetime.fromisoformat(text) - _EPOCH) // timedelta(milliseconds=1)
