@@ -55,9 +55,11 @@ INSTALLED_APPS = [
     "apps.inventory",
     "apps.timeseries",
     "apps.imports",
+    "apps.observability",
 ]
 
 MIDDLEWARE = [
+    "apps.observability.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,7 +71,7 @@ MIDDLEWARE = [
 
 if not DEBUG:
     # Serves the collected static files (admin, charts) from gunicorn; runserver does it in DEBUG.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "ems.urls"
 WSGI_APPLICATION = "ems.wsgi.application"
@@ -188,6 +190,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "imports.sweep",
         "schedule": env.int("IMPORT_SWEEP_INTERVAL_SECONDS", default=60),
     },
+    "samples-expire": {
+        "task": "timeseries.expire_samples",
+        "schedule": env.int("RETENTION_INTERVAL_SECONDS", default=3600),
+    },
 }
 
 # Import jobs (apps/imports): an unfinished job with no sign of life for this long is re-enqueued
@@ -210,6 +216,9 @@ EMS_REQUESTS_PER_MINUTE = env.int("EMS_REQUESTS_PER_MINUTE", default=10_000)
 EMS_IMPORT_POINTS_PER_DEVICE_DAY = env.int("EMS_IMPORT_POINTS_PER_DEVICE_DAY", default=10_000)
 EMS_REALTIME_STALENESS_SECONDS = env.int("EMS_REALTIME_STALENESS_SECONDS", default=15 * 60)
 EMS_SAMPLE_RETENTION_DAYS = env.int("EMS_SAMPLE_RETENTION_DAYS", default=0)  # 0: keep forever
+
+# /metrics (Prometheus) answers staff users and `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,10 @@
 """Reads of import jobs, scoped to an organization."""
 
+import logging
 import uuid
+
+from django.conf import settings
+from django.db.models import Count
 
 from apps.core.exceptions import NotFound
 
@@ -21,3 +25,26 @@ def import_job_get(*, organization, job_id: str | uuid.UUID) -> ImportJob:
     if job is None:
         raise NotFound("Not found.", field="job")
     return job
+
+
+def import_job_status_counts() -> dict[str, int]:
+    """Jobs of every organization by status (every status present, zeros included)."""
+    counts = dict.fromkeys(ImportJob.Status.values, 0)
+    counts.update(ImportJob.objects.order_by().values_list("status").annotate(n=Count("pk")))
+    return counts
+
+
+def import_queue_depth() -> int | None:
+    """Messages waiting in the broker's import queue; None without a broker or when it does not
+    answer (metrics must never fail a scrape)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return None
+    from ems.celery import app
+
+    try:
+        with app.connection_for_read() as connection:
+            queue = connection.default_channel.queue_declare(settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
+            return queue.message_count
+    except Exception:
+        logging.getLogger(__name__).warning("import queue depth unavailable", exc_info=True)
+        return None

@@ -19,6 +19,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from apps.core.exceptions import Invalid, NotFound
+from apps.observability.metrics import POINTS_WRITTEN
 
 # Under this many rows a multi-row INSERT ... VALUES beats creating a temporary table and COPY.
 SMALL_BATCH = 2_000
@@ -114,8 +115,9 @@ def write(batch: SampleBatch, policy: Policy) -> WriteResult:
             written, dropped_stored = _write_copy(rows, policy)
         else:
             written, dropped_stored = _write_values(rows, policy)
-        _refresh_latest(series_ids)
+        latest_refresh(series_ids)
 
+    transaction.on_commit(lambda: POINTS_WRITTEN.labels(policy.value).inc(written))
     all_dropped = np.concatenate(
         [a for a in (dropped, dropped_stored) if a is not None] or [np.empty(0, int)]
     )
@@ -313,9 +315,10 @@ def _binary_copy_payload(rows: _Rows, *, with_position: bool) -> bytes:
     return b"".join(parts)
 
 
-def _refresh_latest(series_ids: list[int]) -> None:
+def latest_refresh(series_ids: list[int]) -> None:
     """Set each series' latest sample from the table itself: one backward index probe per series,
-    and right whatever the policy dropped or replaced."""
+    and right whatever the policy dropped or replaced. Public for the other writers of the sample
+    table (deleting ranges, retention), which must keep the latest sample true as well."""
     placeholders = ", ".join(["%s"] * len(series_ids))
     newest = (
         "SELECT {col} FROM timeseries_sample s WHERE s.series_id = timeseries_series.id "
