@@ -117,7 +117,9 @@ def write(batch: SampleBatch, policy: Policy) -> WriteResult:
             written, dropped_stored = _write_values(rows, policy)
         latest_refresh(series_ids)
 
-    transaction.on_commit(lambda: POINTS_WRITTEN.labels(policy.value).inc(written))
+    # Counted when the store's own transaction block ends; an enclosing transaction that rolls
+    # back later is not subtracted (a metric, not a ledger).
+    POINTS_WRITTEN.labels(policy.value).inc(written)
     all_dropped = np.concatenate(
         [a for a in (dropped, dropped_stored) if a is not None] or [np.empty(0, int)]
     )
