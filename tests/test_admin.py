@@ -1,4 +1,3 @@
-import re
 from datetime import timedelta
 
 import pytest
@@ -22,8 +21,6 @@ from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import SeriesFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-SHOWN_ONCE = re.compile(r"<code>([^<]+)</code> \(copy it now")
 
 
 @pytest.fixture
@@ -50,7 +47,10 @@ def url(model, view: str, *args) -> str:
 
 
 def shown_secrets(response) -> list[str]:
-    return [m for message in response.context["messages"] for m in SHOWN_ONCE.findall(str(message))]
+    """The secrets on the one-time confirmation page a credential action led to."""
+    secrets = [entry["secret"] for entry in response.context["entries"] or []]
+    assert all(secret in response.content.decode() for secret in secrets)
+    return secrets
 
 
 def form_data(response) -> dict:

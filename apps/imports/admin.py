@@ -9,6 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from apps.tenancy.admin import OrganizationScopedAdmin
 from apps.timeseries.models import Series
 
 from .models import ImportJob
@@ -18,7 +19,7 @@ SERIES_SHOWN = 20
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(OrganizationScopedAdmin):
     list_display = (
         "short_id",
         "created_at",

@@ -19,7 +19,9 @@ SHIPPED_ROLES: dict[str, tuple[str, str, list[str]]] = {
         _model_perms("inventory", ("product", "device", "load", "signal", "datastream", "partition", "point"))
         + _model_perms("timeseries", ("series",))
         # Import jobs: follow them, and retry a failed one (the admin's Retry action changes it).
-        + _model_perms("imports", ("importjob",), ("view", "change")),
+        + _model_perms("imports", ("importjob",), ("view", "change"))
+        # The device page's (read-only) Blynk import quota use.
+        + ["inventory.view_deviceimportday"],
     ),
     "token-administrator": (
         "Token administrator",

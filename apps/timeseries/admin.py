@@ -63,6 +63,8 @@ class SeriesChartAdminMixin:
         """
         if request.method != "GET":
             return _json_error(405, "use GET")
+        if not self.has_view_permission(request):
+            return _json_error(403, "you may not view this")
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             return _json_error(404, "not found")
