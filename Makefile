@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ems_bench
 
-.PHONY: run test bench lint format check venv clean
+.PHONY: run test bench load fuzz lint format check venv clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ bench: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/iotorq.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/blynk.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/buildingx.py
+
+# 50 clients on all four dialects for LOAD_SECONDS (60) against gunicorn + a Celery worker on
+# PostgreSQL (LOAD_DATABASE_URL, default ems_load) and Redis; fails on any error or lost point.
+load: venv
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .pytest_cache .ruff_cache staticfiles

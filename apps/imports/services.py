@@ -112,7 +112,7 @@ def import_accept(*, organization, user, dialect: str, points: ImportPoints, tok
             heartbeat_at=now,
         )
         _store_payload(job.pk, packed)
-        transaction.on_commit(partial(_enqueue, job.pk), robust=True)
+        transaction.on_commit(partial(_enqueue, job.pk))
     job.refresh_from_db(fields=["status", "written", "error", "attempts", "started_at", "finished_at"])
     return job
 
@@ -155,10 +155,18 @@ def _resolve(organization, variables: Sequence[VariableRef]) -> list[int]:
 
 def _enqueue(job_id) -> None:
     """Hand the job to Celery. Runs after commit; when the broker is down the job stays queued
-    and the sweeper enqueues it later, so the failure is only logged (on_commit robust=True)."""
+    and the sweeper enqueues it later, so the failure is only logged.
+
+    The failure is caught here, not with `on_commit(..., robust=True)`: Django's robust hook
+    names the failed callable by `__qualname__`, which a functools.partial lacks, so with the
+    broker down an accepted import was answered 500 (AttributeError) instead of 202, and a sweep
+    stopped at its first job (found by tests/reliability/test_crash.py)."""
     from .tasks import import_run_task
 
-    import_run_task.delay(str(job_id))
+    try:
+        import_run_task.delay(str(job_id))
+    except Exception:
+        logger.exception("import job %s not enqueued (broker down?); the sweeper will send it", job_id)
 
 
 def import_run(*, job_id) -> ImportJob | None:
@@ -251,7 +259,7 @@ def import_sweep(*, now: datetime | None = None, limit: int = 1_000) -> list:
         if stuck:
             ImportJob.objects.filter(pk__in=stuck).update(heartbeat_at=now, enqueued_at=now)
             for job_id in stuck:
-                transaction.on_commit(partial(_enqueue, job_id), robust=True)
+                transaction.on_commit(partial(_enqueue, job_id))
     if stuck:
         logger.warning("re-enqueued %d stuck import jobs", len(stuck))
     return stuck
@@ -266,5 +274,5 @@ def import_retry(*, job: ImportJob) -> bool:
             status=Status.QUEUED, attempts=0, error="", finished_at=None, enqueued_at=now, heartbeat_at=now
         )
         if changed:
-            transaction.on_commit(partial(_enqueue, job.pk), robust=True)
+            transaction.on_commit(partial(_enqueue, job.pk))
     return bool(changed)
