@@ -6,6 +6,10 @@ from apps.observability.views import metrics
 
 from . import views
 
+admin.site.site_header = "EMS energy management"
+admin.site.site_title = "EMS"
+admin.site.index_title = "Overview"
+
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
