@@ -43,6 +43,11 @@ bench: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/blynk.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/buildingx.py
 
+# schemathesis against /api/schema/ for every dialect, FUZZ_EXAMPLES cases per operation (the
+# suite runs a bounded version).
+fuzz: venv
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(BIN)/pytest -m fuzz -p no:logging tests/reliability/test_fuzz.py
+
 # 50 clients on all four dialects for LOAD_SECONDS (60) against gunicorn + a Celery worker on
 # PostgreSQL (LOAD_DATABASE_URL, default ems_load) and Redis; fails on any error or lost point.
 load: venv

@@ -55,6 +55,13 @@ class TokenView(DialectView):
                 description="invalid_request, invalid_grant, unauthorized_client or unsupported_grant_type",
             ),
             401: OpenApiResponse(schema.BlynkOAuthErrorSerializer, description="invalid_client"),
+            413: OpenApiResponse(schema.BlynkOAuthErrorSerializer, description="invalid_request"),
+            429: OpenApiResponse(
+                schema.BlynkOAuthErrorSerializer,
+                description="slow_down: the organization's request limit, or 10 failed user logins a "
+                "minute for one username and address",
+            ),
+            503: OpenApiResponse(schema.BlynkOAuthErrorSerializer, description="temporarily_unavailable"),
         },
     )
     def post(self, request):

@@ -52,6 +52,8 @@ class BlynkOAuthErrorSerializer(serializers.Serializer):
             "invalid_grant",
             "unauthorized_client",
             "unsupported_grant_type",
+            "slow_down",
+            "temporarily_unavailable",
         ]
     )
     error_description = serializers.CharField()
@@ -148,7 +150,7 @@ class BlynkPropertySerializer(serializers.Serializer):
     value = serializers.CharField(max_length=PROPERTY_VALUE_MAX_LENGTH)
 
 
-ERRORS = {status: BlynkErrorSerializer for status in (400, 401, 403, 404, 413, 415, 429)}
+ERRORS = {status: BlynkErrorSerializer for status in (400, 401, 403, 404, 413, 415, 429, 503)}
 
 DEVICE_ID = OpenApiParameter("deviceId", int, required=True)
 DEVICE_IDS = OpenApiParameter(

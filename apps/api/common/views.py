@@ -27,6 +27,9 @@ class DialectView(APIView):
 
     permission_classes: ClassVar = [HasPrincipal]
     throttle_classes: ClassVar = [OrganizationRateThrottle]
+    # No OPTIONS metadata: it is not in any vendor's API and would show internal docstrings
+    # without credentials. OPTIONS is answered 405 in the dialect's shape.
+    metadata_class = None
     body_limit: ClassVar[int] = DEFAULT_BODY_LIMIT
     exception_handler: ClassVar = None
 

@@ -118,7 +118,9 @@ class HistoryLastResponseSerializer(serializers.Serializer):
 
 HISTORY = HistoryResponseSerializer
 HISTORY_LAST = HistoryLastResponseSerializer
-ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer, 429: ErrorSerializer}
+ERRORS = {status: ErrorSerializer for status in (400, 401, 404, 429, 503)}
+# The login reads a JSON body: at most 16 KiB (413), declared application/json (415).
+LOGIN_ERRORS = {**ERRORS, 413: ErrorSerializer, 415: ErrorSerializer}
 
 UIDS = OpenApiParameter("uids", str, description="Comma-separated uids, e.g. 1,2,59 (or repeated).")
 PROTOCOL = OpenApiParameter("protocol", str, enum=PROTOCOLS)

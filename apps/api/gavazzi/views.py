@@ -32,6 +32,7 @@ from .schema import (
     HISTORY_LAST,
     LIMIT,
     LOADS,
+    LOGIN_ERRORS,
     PAGE,
     PROTOCOL,
     PROTOCOLS,
@@ -57,8 +58,9 @@ def _now_ms() -> int:
 
 
 def _parse_uid(raw: str, kind: str) -> int:
-    """A path uid; anything but an integer names no object (404, in the EMS error shape)."""
-    if not raw.isdigit() or len(raw) > 18:
+    """A path uid; anything but an integer names no object (404, in the EMS error shape). ASCII
+    digits only: `str.isdigit` also holds for "³" and other digits `int` refuses."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise NotFound(f"{kind} {raw} not found.", field="uid")
     return int(raw)
 
@@ -96,6 +98,7 @@ class GavazziView(DialectView):
 class VersionView(APIView):
     authentication_classes: ClassVar = []
     permission_classes: ClassVar = [AllowAny]
+    metadata_class = None
 
     def get_exception_handler(self):
         return exception_handler
@@ -126,7 +129,7 @@ class LoginView(GavazziView):
         summary="Log in",
         auth=[],
         request=LoginSerializer,
-        responses={200: TokenSerializer, **ERRORS},
+        responses={200: TokenSerializer, **LOGIN_ERRORS},
     )
     def post(self, request):
         serializer = LoginSerializer(data=request.data)
