@@ -109,10 +109,11 @@ def a_snapshot() -> dict:
     org = Organization.objects.get(slug="demo")
     series_ids = list(Series.objects.filter(organization=org).values_list("pk", flat=True))
     with connection.cursor() as cursor:
+        # Every sample itself: an aggregate such as SUM(value) is not exact across scan orders.
         cursor.execute(
-            "SELECT series_id, COUNT(*), SUM(value), MIN(ts), MAX(ts) FROM timeseries_sample"
+            "SELECT series_id, ts, value, quality FROM timeseries_sample"
             f" WHERE series_id IN ({', '.join(['%s'] * len(series_ids))})"
-            " GROUP BY series_id ORDER BY series_id",
+            " ORDER BY series_id, ts",
             series_ids,
         )
         samples = cursor.fetchall()
