@@ -2,38 +2,29 @@
 endpoint's client, Bearer for the rest), request and response shapes, parameters. Only
 documentation; the views parse with parsing.py and render with render.py."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
+from apps.api.common.schema import bearer_jwt, security_scheme
 from apps.inventory.services import PROPERTY_VALUE_MAX_LENGTH, WIDGET_PROPERTIES
 
+BearerScheme = security_scheme(
+    target="apps.api.blynk.authentication.BlynkAuthentication",
+    name="blynkBearer",
+    definition=bearer_jwt("access_token from POST /oauth2/token (valid 86,400 s by default)."),
+)
 
-class BearerScheme(OpenApiAuthenticationExtension):
-    target_class = "apps.api.blynk.authentication.BlynkAuthentication"
-    name = "blynkBearer"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "access_token from POST /oauth2/token (valid 86,400 s by default).",
-        }
-
-
-class BasicScheme(OpenApiAuthenticationExtension):
-    target_class = "apps.api.blynk.authentication.BlynkClientAuthentication"
-    name = "blynkBasic"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "basic",
-            "description": "OAuth client id and secret (`-u client_id:client_secret`); the client_id and "
-            "client_secret query parameters are accepted instead.",
-        }
+BasicScheme = security_scheme(
+    target="apps.api.blynk.authentication.BlynkClientAuthentication",
+    name="blynkBasic",
+    definition={
+        "type": "http",
+        "scheme": "basic",
+        "description": "OAuth client id and secret (`-u client_id:client_secret`); the client_id and "
+        "client_secret query parameters are accepted instead.",
+    },
+)
 
 
 class BlynkErrorMessageSerializer(serializers.Serializer):

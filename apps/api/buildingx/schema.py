@@ -3,10 +3,11 @@ Bearer scheme. Only documentation; the views validate with parsing.py and render
 Component names carry the dialect's name so they cannot collide with another dialect's."""
 
 from django.conf import settings
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
+
+from apps.api.common.schema import bearer_jwt, security_scheme
 
 from .parsing import (
     BODY_LIMIT,
@@ -22,18 +23,11 @@ from .parsing import (
     RESOURCE_TYPE,
 )
 
-
-class BearerScheme(OpenApiAuthenticationExtension):
-    target_class = "apps.api.buildingx.authentication.BuildingXAuthentication"
-    name = "buildingxBearer"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "Token from POST /oauth/token (client credentials of a machine user).",
-        }
+BearerScheme = security_scheme(
+    target="apps.api.buildingx.authentication.BuildingXAuthentication",
+    name="buildingxBearer",
+    definition=bearer_jwt("Token from POST /oauth/token (client credentials of a machine user)."),
+)
 
 
 class BuildingXTokenRequestSerializer(serializers.Serializer):

@@ -1,26 +1,20 @@
 """The EMS gateway dialect in the OpenAPI schema: request and response shapes, parameters and the
 Bearer scheme. Only documentation; the views render with render.py."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
+from apps.api.common.schema import bearer_jwt, security_scheme
 from apps.inventory.models import Protocol
 
 PROTOCOLS = [choice.value for choice in Protocol]
 
 
-class BearerScheme(OpenApiAuthenticationExtension):
-    target_class = "apps.api.gavazzi.authentication.GavazziAuthentication"
-    name = "emsBearer"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "Token from POST /v1/auth/login, valid 30 minutes.",
-        }
+BearerScheme = security_scheme(
+    target="apps.api.gavazzi.authentication.GavazziAuthentication",
+    name="emsBearer",
+    definition=bearer_jwt("Token from POST /v1/auth/login, valid 30 minutes."),
+)
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -1,28 +1,27 @@
 """The ioTORQ dialect in the OpenAPI schema: request and response shapes and the Token scheme.
 Only documentation; the views validate with parsing.py and render with render.py."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers
 
+from apps.api.common.schema import security_scheme
+
 from .parsing import BODY_LIMIT
 
-
-class TokenScheme(OpenApiAuthenticationExtension):
-    target_class = "apps.api.iotorq.authentication.TokenAuthentication"
-    name = "iotorqToken"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": (
-                "`Token <key>`: an API key of one user of one organization, issued in the admin "
-                "(API tokens) or with `manage.py issue_token --user USERNAME`. Imported data is "
-                "attributed to that user."
-            ),
-        }
+TokenScheme = security_scheme(
+    target="apps.api.iotorq.authentication.TokenAuthentication",
+    name="iotorqToken",
+    definition={
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": (
+            "`Token <key>`: an API key of one user of one organization, issued in the admin "
+            "(API tokens) or with `manage.py issue_token --user USERNAME`. Imported data is "
+            "attributed to that user."
+        ),
+    },
+)
 
 
 class SeriesSerializer(serializers.Serializer):
