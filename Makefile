@@ -39,9 +39,10 @@ check: venv
 bench: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/store.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/gavazzi.py
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/iotorq.py
+	DATABASE_URL=$(BENCH_DATABASE_URL)_iotorq $(BIN)/python bench/iotorq.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/blynk.py
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/buildingx.py
+	DATABASE_URL=$(BENCH_DATABASE_URL)_buildingx $(BIN)/python bench/buildingx.py
+	$(BIN)/python bench/summary.py
 
 # schemathesis against /api/schema/ for every dialect, FUZZ_EXAMPLES cases per operation (the
 # suite runs a bounded version).

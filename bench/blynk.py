@@ -1,4 +1,6 @@
-"""Blynk dialect over HTTP: `make bench` (PostgreSQL, the database in DATABASE_URL).
+"""Blynk dialect over HTTP: `make bench` (PostgreSQL, the database in DATABASE_URL, by default
+ems_bench: the read series then sits among bench/store.py's 10,000,000 samples of 1,000 other
+series, as a datastream's history does in a real installation).
 
 Serves the project with gunicorn (one sync worker) on a loopback port and measures, end to end
 (client-side JSON already encoded, request sent, parsed, validated, written, 204 received):
@@ -18,7 +20,6 @@ once, in SQL, and kept.
 import http.client
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,15 +27,15 @@ import time
 from pathlib import Path
 
 import orjson
-import psycopg
-from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ems_bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ems.settings")
 
 import django
-import environ
+
+from bench.common import Figure, copy_rows, ensure_database, free_port, load_average, print_figures
 
 IMPORT_REQUESTS = 20
 IMPORT_WARMUP = 2
@@ -45,23 +46,6 @@ READ_SAMPLES = 100_000
 PAGE_SIZE = 1_000
 DAY_MS = 86_400_000
 STEP_MS = 1_000
-
-
-def ensure_database(url: str) -> None:
-    """Create the benchmark database when it does not exist yet."""
-    config = environ.Env.db_url_config(url)
-    if config["ENGINE"] != "django.db.backends.postgresql":
-        sys.exit(f"bench/blynk.py needs PostgreSQL; DATABASE_URL is {url!r}")
-    params = {
-        "host": config.get("HOST") or None,
-        "port": config.get("PORT") or None,
-        "user": config.get("USER") or None,
-        "password": config.get("PASSWORD") or None,
-    }
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
 
 
 def prepare(now_ms: int) -> dict:
@@ -121,8 +105,10 @@ def prepare(now_ms: int) -> dict:
                 "FROM generate_series(0, %s) AS g",
                 [read_series, read_start, STEP_MS, READ_SAMPLES - 1],
             )
-            cursor.execute("ANALYZE timeseries_sample")
             first = read_start
+        # The server may run without autovacuum (this machine's does): the deleted samples of
+        # earlier runs would otherwise stay in the index the reads and the imports go through.
+        cursor.execute("VACUUM ANALYZE timeseries_sample")
     return {
         "client_id": issued.credential.client_id,
         "client_secret": issued.secret,
@@ -130,12 +116,6 @@ def prepare(now_ms: int) -> dict:
         "read_from": first,
         "read_to": first + (READ_SAMPLES - 1) * STEP_MS,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
@@ -161,31 +141,30 @@ def copy_batches(series_id: int, batches: list[list[int]]) -> list[float]:
 
     with connection.cursor() as cursor:  # the same points, so the imported ones go first
         cursor.execute("DELETE FROM timeseries_sample WHERE series_id = %s", [series_id])
+        cursor.execute("VACUUM ANALYZE timeseries_sample")  # as the imports found it
     timings = []
     for stamps in batches:
         values = [float(j % 97) for j in range(len(stamps))]
         started = time.perf_counter()
-        with (
-            transaction.atomic(),
-            connection.cursor() as cursor,
-            cursor.cursor.copy(
-                "COPY timeseries_sample (series_id, ts, value, quality) FROM STDIN (FORMAT BINARY)"
-            ) as copy,
-        ):
-            copy.set_types(["int8", "int8", "float8", "int2"])
-            for ts, value in zip(stamps, values, strict=True):
-                copy.write_row((series_id, ts, value, None))
+        with transaction.atomic(), connection.cursor() as cursor:
+            copy_rows(
+                cursor,
+                "timeseries_sample",
+                ((series_id, ts, value, None) for ts, value in zip(stamps, values, strict=True)),
+            )
         timings.append(time.perf_counter() - started)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM timeseries_sample WHERE series_id = %s", [series_id])
+        cursor.execute("VACUUM ANALYZE timeseries_sample")
     return timings
 
 
 def main() -> None:
-    ensure_database(os.environ.get("DATABASE_URL", ""))
+    ensure_database(os.environ["DATABASE_URL"])
     django.setup()
     now_ms = time.time_ns() // 1_000_000
     setup = prepare(now_ms)
+    load_before = load_average()
     port = free_port()
     env = {
         **os.environ,
@@ -298,6 +277,35 @@ def main() -> None:
     for page, seconds in read_medians.items():
         label = f"GET /datastream/history, page {page} ({PAGE_SIZE:,} rows)"
         print(f"{label:<62} {seconds * 1000:>9.1f} ms")
+
+    first, last = read_medians[0], read_medians[last_page]
+    print_figures(
+        "Blynk",
+        [
+            Figure(
+                "blynk-import-vs-copy",
+                "Blynk import batch, 10,000 values per request",
+                f"direct binary COPY of the same points: {POINTS_PER_REQUEST / copy_s:,.0f} points/s",
+                f"{POINTS_PER_REQUEST / import_s:,.0f} points/s",
+                f"{copy_s / import_s:.2f}x",
+                copy_s / import_s,
+                0.3,
+                "higher",
+            ),
+            Figure(
+                "blynk-history",
+                "Blynk history, 1,000-row page (the last of 100)",
+                f"no reference; the first page: {first * 1000:.1f} ms",
+                f"median of {READ_REQUESTS} over HTTP",
+                f"{last * 1000:.1f} ms",
+                last * 1000,
+                20,
+                "lower",
+                "ms",
+            ),
+        ],
+        load=f"{load_before}; after: {load_average()}",
+    )
 
 
 if __name__ == "__main__":

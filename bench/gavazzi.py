@@ -16,7 +16,6 @@ import http.client
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,9 +24,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ems_bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ems.settings")
 
 import django
+
+from bench.common import Figure, free_port, load_average, print_figures
 
 REQUESTS = 50
 WARMUP = 5
@@ -79,12 +81,6 @@ def prepare() -> None:
     membership_grant(user=user, organization=organization, role_slugs=["api"])
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def request(port: int, method: str, path: str, body: dict | None = None, token: str | None = None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Content-Type": "application/json"}
@@ -113,6 +109,7 @@ def median_ms(port: int, path: str, token: str, check) -> float:
 
 
 def main() -> None:
+    load_before = load_average()
     django.setup()
     prepare()
     port = free_port()
@@ -167,6 +164,34 @@ def main() -> None:
         f"{'/v1/signals/{uid}/history: one day of 1-minute rollups (1,440 records)':<72} {history:>8.1f} ms"
     )
     print(f"{'/v1/realtime?limit=1000: realtime values of 1,000 signals':<72} {realtime:>8.1f} ms")
+    print_figures(
+        "EMS gateway",
+        [
+            Figure(
+                "ems-history",
+                "EMS history, one day of 1-minute rollups, 10M table",
+                "no reference; 1,440 records of one signal",
+                f"median of {REQUESTS} over HTTP",
+                f"{history:.1f} ms",
+                history,
+                20,
+                "lower",
+                "ms",
+            ),
+            Figure(
+                "ems-realtime",
+                "EMS realtime for 1,000 signals",
+                "no reference; /v1/realtime?limit=1000",
+                f"median of {REQUESTS} over HTTP",
+                f"{realtime:.1f} ms",
+                realtime,
+                30,
+                "lower",
+                "ms",
+            ),
+        ],
+        load=f"{load_before}; after: {load_average()}",
+    )
 
 
 def _expect(condition: bool, what: str) -> None:

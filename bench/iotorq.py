@@ -5,15 +5,23 @@ both against the benchmark database, then times a batch of 2 MB import requests 
 each, the most the dialect accepts in one request) from the first byte of the first request to
 every job reported `done` by the status endpoint. In the same run, the same points are written:
 
+- by a direct binary COPY into the sample table, one transaction per request: the reference of
+  issue #8 (the database's own bulk-load speed, with nothing of the app around it);
 - straight through the store (`store.write(batch, OVERWRITE)`, one call per request), which is
   the floor under what the import path can reach;
-- with Django's `bulk_create(update_conflicts=True)` on the Sample model, the naive alternative.
+- with Django's `bulk_create(update_conflicts=True)` on the Sample model, the naive alternative
+  (on the first BENCH_NAIVE_REQUESTS requests only: it is slow; its rate is the median request's).
 
-Each measurement starts from the benchmark series without samples, so all three write new points.
+Each measurement starts from the benchmark series without samples, so all of them write new
+points. End to end, COPY and store take turns, BENCH_REPEATS times; the medians are reported.
+
+Also measured: the peak memory (VmHWM, the high-water mark of the resident set) of the Celery
+worker's pool processes, which run the imports, after the warm-up import and after all runs.
 
 Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/ems_bench_iotorq; created
 when missing and migrated), BENCH_BROKER_URL (default redis://127.0.0.1:6379/5; the worker listens
-on a queue of its own), BENCH_REQUESTS (default 10), BENCH_WEB_WORKERS (gunicorn, default 2),
+on a queue of its own), BENCH_REQUESTS (default 10), BENCH_REPEATS (default 3),
+BENCH_NAIVE_REQUESTS (default 3), BENCH_WEB_WORKERS (gunicorn, default 2),
 BENCH_CELERY_CONCURRENCY (default 2).
 """
 
@@ -22,7 +30,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,10 +46,22 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ems.settings")
 
 import django
 
-from bench.store import ensure_database
+from bench.common import (
+    Figure,
+    child_pids,
+    copy_rows,
+    ensure_database,
+    free_port,
+    load_average,
+    print_figures,
+    ratio_figure,
+    status_kib,
+)
 
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/5")
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "10"))
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+NAIVE_REQUESTS = int(os.environ.get("BENCH_NAIVE_REQUESTS", "3"))
 WEB_WORKERS = os.environ.get("BENCH_WEB_WORKERS", "2")
 CELERY_CONCURRENCY = os.environ.get("BENCH_CELERY_CONCURRENCY", "2")
 VARIABLES = 10  # per request
@@ -129,12 +148,6 @@ def bodies(count: int) -> list[tuple[bytes, list]]:
     return [(orjson.dumps(items), items) for items in (build(r, per) for r in range(count))]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Api:
     """One keep-alive connection to the app."""
 
@@ -188,6 +201,18 @@ def end_to_end(api: Api, payloads: list[bytes]) -> tuple[float, list[float]]:
     return time.perf_counter() - started, latencies
 
 
+def direct_copy(batches: list[tuple[list[int], list[int], list[float]]]) -> float:
+    """The reference: each request's points by binary COPY straight into the sample table, one
+    transaction per request."""
+    from django.db import connection, transaction
+
+    started = time.perf_counter()
+    for series_ids, ts, values in batches:
+        with transaction.atomic(), connection.cursor() as cursor:
+            copy_rows(cursor, "timeseries_sample", zip(series_ids, ts, values, [None] * len(ts), strict=True))
+    return time.perf_counter() - started
+
+
 def direct_write(batches: list[tuple[list[int], list[int], list[float]]]) -> float:
     from apps.timeseries.store import Policy, SampleBatch, write
 
@@ -197,15 +222,17 @@ def direct_write(batches: list[tuple[list[int], list[int], list[float]]]) -> flo
     return time.perf_counter() - started
 
 
-def naive_bulk_create(batches: list[tuple[list[int], list[int], list[float]]]) -> float | None:
-    """Django's own upsert; it does not keep the series' latest sample, which the store does."""
+def naive_bulk_create(batches: list[tuple[list[int], list[int], list[float]]]) -> list[float] | None:
+    """Django's own upsert, one request's points per transaction; the seconds of each. It does not
+    keep the series' latest sample, which the store does."""
     from django.db import transaction
 
     from apps.timeseries.models import Sample
 
-    started = time.perf_counter()
+    timings = []
     try:
         for series_ids, ts, values in batches:
+            started = time.perf_counter()
             with transaction.atomic():
                 Sample.objects.bulk_create(
                     [
@@ -217,10 +244,17 @@ def naive_bulk_create(batches: list[tuple[list[int], list[int], list[float]]]) -
                     unique_fields=["series", "ts"],
                     update_fields=["value", "quality"],
                 )
+            timings.append(time.perf_counter() - started)
     except Exception as exc:  # a Django without composite-key upserts: report, do not fail the bench
         print(f"bulk_create(update_conflicts=True) not measured: {exc}")
         return None
-    return time.perf_counter() - started
+    return timings
+
+
+def pool_memory_kib(worker_pid: int, field: str) -> int:
+    """The largest `field` (VmHWM, VmRSS) among the worker's pool processes."""
+    figures = [status_kib(pid, field) for pid in child_pids(worker_pid)]
+    return max((figure for figure in figures if figure is not None), default=0)
 
 
 def main() -> None:
@@ -286,6 +320,8 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    load_before = load_average()
+    end_to_end_runs, copy_runs, store_runs, latencies = [], [], [], []
     try:
         api = Api(port, key)
         wait_until("gunicorn", lambda: http_ok(port))
@@ -297,9 +333,22 @@ def main() -> None:
         if status != 202:
             sys.exit(f"warm-up import refused: HTTP {status} {answer}")
         wait_until("the worker", lambda: api.call("GET", headers["Location"])[2]["status"] == "done", 120)
-        empty(series_ids)  # the warm-up sample, outside the timing
-        connection.close()
-        seconds, latencies = end_to_end(api, payloads)
+        memory_idle = pool_memory_kib(worker.pid, "VmHWM")
+        for _ in range(REPEATS):
+            empty(series_ids)  # the previous run's samples (or the warm-up's), outside the timing
+            connection.close()
+            seconds, accepted = end_to_end(api, payloads)
+            end_to_end_runs.append(seconds)
+            latencies += accepted
+            assert stored_count(series_ids) == points, (stored_count(series_ids), points)
+            empty(series_ids)
+            copy_runs.append(direct_copy(batches))
+            assert stored_count(series_ids) == points
+            empty(series_ids)
+            store_runs.append(direct_write(batches))
+            assert stored_count(series_ids) == points
+        memory_peak = pool_memory_kib(worker.pid, "VmHWM")
+        pool_processes = len(child_pids(worker.pid))
     finally:
         for process in (web, worker):
             process.send_signal(signal.SIGTERM)
@@ -310,30 +359,41 @@ def main() -> None:
                 process.kill()
         _purge(queue)
 
-    assert stored_count(series_ids) == points, (stored_count(series_ids), points)
     empty(series_ids)
-    direct = direct_write(batches)
-    assert stored_count(series_ids) == points
+    naive_runs = naive_bulk_create(batches[:NAIVE_REQUESTS])
     empty(series_ids)
-    naive = naive_bulk_create(batches)
-    empty(series_ids)
+    load_after = load_average()
+
+    seconds = statistics.median(end_to_end_runs)
+    copy = statistics.median(copy_runs)
+    direct = statistics.median(store_runs)
+    # bulk_create ran on fewer requests: its time for all of them at its median request's rate
+    naive = statistics.median(naive_runs) * REQUESTS if naive_runs else None
 
     def row(label: str, secs: float | None) -> str:
         if secs is None:
             return f"{label:<62} {'n/a':>14}"
-        return f"{label:<62} {points / secs:>14,.0f} points/s {secs:>8.2f} s {direct / secs:>8.2f}x"
+        return (
+            f"{label:<62} {points / secs:>14,.0f} points/s {secs:>8.2f} s {direct / secs:>8.2f}x"
+            f" {copy / secs:>8.2f}x"
+        )
+
+    def rate(secs: float) -> str:
+        return f"{points / secs:,.0f} points/s"
 
     body_bytes = statistics.mean(len(p) for p in payloads)
     print()
     print(f"ioTORQ import on PostgreSQL, database {connection.settings_dict['NAME']!r}, broker {BROKER_URL}")
     print(
         f"{REQUESTS} requests of {body_bytes:,.0f} bytes, {points // REQUESTS:,} points each "
-        f"({VARIABLES} variables), {points:,} points in all; new points"
+        f"({VARIABLES} variables), {points:,} points in all; new points; median of {REPEATS} runs "
+        f"(bulk_create: median of {NAIVE_REQUESTS} requests)"
     )
     print(f"gunicorn: {WEB_WORKERS} sync workers; celery: {CELERY_CONCURRENCY} prefork processes")
     print()
-    print(f"{'':<62} {'rate':>23} {'time':>10} {'vs store':>9}")
+    print(f"{'':<62} {'rate':>23} {'time':>10} {'vs store':>9} {'vs COPY':>9}")
     print(row("end to end: first byte to every job done (HTTP + worker)", seconds))
+    print(row("direct binary COPY, one transaction per request, in process", copy))
     print(row("store.write(OVERWRITE), one call per request, in process", direct))
     print(row("Django bulk_create(update_conflicts=True), in process", naive))
     print()
@@ -341,6 +401,48 @@ def main() -> None:
         f"202 latency per 2 MB request (validate, resolve, store the job): median "
         f"{statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
     )
+    print(
+        f"Celery pool processes ({pool_processes}): peak resident memory {memory_idle / 1024:.0f} MiB after "
+        f"the warm-up, {memory_peak / 1024:.0f} MiB after {REPEATS * REQUESTS} imports of 2 MB"
+    )
+
+    figures = [
+        ratio_figure(
+            "iotorq-vs-copy",
+            "ioTORQ import end to end (2 MB requests -> job done)",
+            reference=f"direct binary COPY of the same points: {rate(copy)}",
+            seconds=seconds,
+            reference_seconds=copy,
+            target=0.35,
+            rate=rate(seconds),
+        )
+    ]
+    if naive is not None:
+        figures.append(
+            ratio_figure(
+                "iotorq-vs-bulk-create",
+                "same, against the naive way",
+                reference=f"Django bulk_create(update_conflicts=True): {rate(naive)}",
+                seconds=seconds,
+                reference_seconds=naive,
+                target=5,
+                rate=rate(seconds),
+            )
+        )
+    figures.append(
+        Figure(
+            "worker-peak-memory",
+            "peak memory of a worker importing a 2 MB request",
+            f"no reference; {memory_idle / 1024:.0f} MiB after a 1-point import (VmHWM)",
+            f"VmHWM of the pool processes ({pool_processes})",
+            f"{memory_peak / 1024:.0f} MiB",
+            memory_peak / 1024,
+            250,
+            "lower",
+            "MiB",
+        )
+    )
+    print_figures("ioTORQ import", figures, load=f"{load_before}; after: {load_after}")
 
 
 def http_ok(port: int) -> bool:

@@ -7,10 +7,12 @@ Prints, as one table:
 (b) `store.write` overwriting 1,000,000 stored points against COPY into a temporary table plus
     one INSERT ... ON CONFLICT DO UPDATE;
 (c) one day of one-minute rollups of one series from a table of 10,000,000 samples
-    (1,000 series x 10,000 samples, 10 s apart: 27.8 hours a series).
+    (1,000 series x 10,000 samples, 10 s apart: 27.8 hours a series);
+(d) the disk each stored sample takes in that table: table and indexes over rows.
 
-Write figures are the median of 3 runs, each timed from Python lists to commit; rollup figures
-the median of several runs.
+Write figures are the median of 3 runs, each timed from Python lists to commit, the store's and
+the reference's runs taking turns so that a change in the machine's load hits both alike; rollup
+figures the median of several runs.
 
 The database named in DATABASE_URL is used only for benchmarks: it is created when missing and
 migrated. The 10,000,000 samples live in the real sample table and are built once, in SQL, then
@@ -24,17 +26,23 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ems_bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ems.settings")
 
 import django
-import environ
+
+from bench.common import (
+    Figure,
+    copy_rows,
+    ensure_database,
+    load_average,
+    median_seconds,
+    print_figures,
+    ratio_figure,
+)
 
 WRITE_SERIES = 100
 WRITE_PER_SERIES = 10_000
@@ -46,41 +54,10 @@ ROLLUP_RUNS = 9
 T0_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 DAY_MS = 86_400_000
 MINUTE_MS = 60_000
-COPY_TYPES = ["int8", "int8", "float8", "int2"]
-
-
-def ensure_database(url: str) -> None:
-    """Create the benchmark database when it does not exist yet."""
-    config = environ.Env.db_url_config(url)
-    if config["ENGINE"] != "django.db.backends.postgresql":
-        sys.exit(f"bench/store.py needs PostgreSQL; DATABASE_URL is {url!r}")
-    params = {
-        "host": config.get("HOST") or None,
-        "port": config.get("PORT") or None,
-        "user": config.get("USER") or None,
-        "password": config.get("PASSWORD") or None,
-    }
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
-
-
-def median_seconds(run: Callable[[], None], *, times: int, before: Callable[[], None] | None = None) -> float:
-    """Median wall time of `run`; `before` prepares each run and is not timed."""
-    timings = []
-    for _ in range(times):
-        if before is not None:
-            before()
-        started = time.perf_counter()
-        run()
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
 
 
 def main() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    ensure_database(url)
+    ensure_database(os.environ["DATABASE_URL"])
     django.setup()
 
     from django.core.management import call_command
@@ -133,17 +110,12 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE bench.timeseries_sample")
 
-    def copy_rows(cursor, target: str, column_values: list[float]) -> None:
-        with cursor.cursor.copy(
-            f"COPY {target} (series_id, ts, value, quality) FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(COPY_TYPES)
-            for row in zip(sids, ts, column_values, [None] * points, strict=True):
-                copy.write_row(row)
+    def copy_into(cursor, target: str, column_values: list[float]) -> None:
+        copy_rows(cursor, target, zip(sids, ts, column_values, [None] * points, strict=True))
 
     def copy_direct() -> None:
         with transaction.atomic(), connection.cursor() as cursor:
-            copy_rows(cursor, "bench.timeseries_sample", values)
+            copy_into(cursor, "bench.timeseries_sample", values)
 
     def store_write(column_values: list[float]) -> None:
         write(SampleBatch(series_ids=sids, ts=ts, values=column_values), Policy.OVERWRITE)
@@ -154,7 +126,7 @@ def main() -> None:
                 "CREATE TEMPORARY TABLE bench_batch (series_id int8, ts int8, value float8, quality int2)"
                 " ON COMMIT DROP"
             )
-            copy_rows(cursor, "bench_batch", new_values)
+            copy_into(cursor, "bench_batch", new_values)
             cursor.execute(
                 "INSERT INTO bench.timeseries_sample (series_id, ts, value, quality) "
                 "SELECT series_id, ts, value, quality FROM bench_batch "
@@ -165,13 +137,19 @@ def main() -> None:
         empty()
         copy_direct()
 
+    def paired(first, second, before) -> tuple[float, float]:
+        """Medians of WRITE_RUNS runs of each, taking turns."""
+        timings: tuple[list[float], list[float]] = ([], [])
+        for _ in range(WRITE_RUNS):
+            for run, into in ((first, timings[0]), (second, timings[1])):
+                before()
+                into.append(median_seconds(run, times=1))
+        return statistics.median(timings[0]), statistics.median(timings[1])
+
+    load_before = load_average()
     search_path("bench, public")  # the store's unqualified SQL now writes to bench.timeseries_sample
-    insert_store = median_seconds(lambda: store_write(values), times=WRITE_RUNS, before=empty)
-    insert_copy = median_seconds(copy_direct, times=WRITE_RUNS, before=empty)
-    overwrite_store = median_seconds(
-        lambda: store_write(new_values), times=WRITE_RUNS, before=empty_then_load
-    )
-    overwrite_copy = median_seconds(copy_merge, times=WRITE_RUNS, before=empty_then_load)
+    insert_store, insert_copy = paired(lambda: store_write(values), copy_direct, empty)
+    overwrite_store, overwrite_copy = paired(lambda: store_write(new_values), copy_merge, empty_then_load)
     empty()
     search_path("public")
 
@@ -210,6 +188,16 @@ def main() -> None:
         lambda: query.rollups_latest(series_ids=rollup_ids, period_ms=MINUTE_MS), times=ROLLUP_RUNS
     )
 
+    # --- disk per stored sample, on the 10,000,000-sample table ---------------------------------
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_table_size('public.timeseries_sample'), pg_indexes_size('public.timeseries_sample'),"
+            " (SELECT COUNT(*) FROM public.timeseries_sample)"
+        )
+        table_bytes, index_bytes, stored_rows = cursor.fetchone()
+    per_sample = (table_bytes + index_bytes) / stored_rows
+    load_after = load_average()
+
     # --- report -------------------------------------------------------------------------------
     def rate(seconds: float) -> str:
         return f"{points / seconds:>12,.0f} points/s  ({seconds:6.2f} s)"
@@ -239,6 +227,50 @@ def main() -> None:
     print(f"{'(c) one day of 1-minute rollups, 1 series (1,440 records)':<60} {rollup_one * 1000:>9.1f} ms")
     print(f"{'    one day of 1-minute rollups, 10 series (14,400 records)':<60} {rollup_ten * 1000:>9.1f} ms")
     print(f"{'    latest 1-minute rollup of 1,000 series':<60} {latest_all * 1000:>9.1f} ms")
+    print()
+    print(
+        f"(d) disk per stored sample: {per_sample:.1f} bytes ({table_bytes / stored_rows:.1f} table + "
+        f"{index_bytes / stored_rows:.1f} primary key) over {stored_rows:,} rows of public.timeseries_sample"
+    )
+
+    def rate_text(seconds: float) -> str:
+        return f"{points / seconds:,.0f} points/s"
+
+    print_figures(
+        "the store",
+        [
+            ratio_figure(
+                "store-insert",
+                "store write, new data, 1,000,000 points",
+                reference=f"direct binary COPY into the same table: {rate_text(insert_copy)}",
+                seconds=insert_store,
+                reference_seconds=insert_copy,
+                target=0.5,
+                rate=rate_text(insert_store),
+            ),
+            ratio_figure(
+                "store-overwrite",
+                "store write, all timestamps stored, overwrite",
+                reference=f"COPY to a temporary table + INSERT ON CONFLICT: {rate_text(overwrite_copy)}",
+                seconds=overwrite_store,
+                reference_seconds=overwrite_copy,
+                target=0.9,
+                rate=rate_text(overwrite_store),
+            ),
+            Figure(
+                "disk-per-sample",
+                "disk per stored sample, table and indexes",
+                f"no reference; {stored_rows:,} rows, {(table_bytes + index_bytes) / 2**20:,.0f} MiB",
+                f"{table_bytes / stored_rows:.1f} table + {index_bytes / stored_rows:.1f} index",
+                f"{per_sample:.1f} B",
+                per_sample,
+                95,
+                "lower",
+                "bytes",
+            ),
+        ],
+        load=f"{load_before}; after: {load_after}",
+    )
     print()
     print(f"Total {time.perf_counter() - started:.0f} s")
 

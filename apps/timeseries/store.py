@@ -3,7 +3,8 @@
 Why hand-written SQL and no ORM: a 2 MB import holds ~68,000 points and a history backfill
 millions; one model instance per sample would cost more than the database work itself. Batches
 travel as numpy arrays, are de-duplicated vectorised, and reach PostgreSQL as one binary COPY
-payload built without a Python object per row.
+payload built without a Python object per row (small batches: as the four array values of one
+INSERT).
 
 Concurrency: a write first locks its series rows (`FOR NO KEY UPDATE`, in id order, so writers
 never deadlock). Writers of the same series therefore take turns, which is what makes the
@@ -21,9 +22,14 @@ from django.db import connection, transaction
 from apps.core.exceptions import Invalid, NotFound
 from apps.observability.metrics import POINTS_WRITTEN
 
-# Under this many rows a multi-row INSERT ... VALUES beats creating a temporary table and COPY.
+# PostgreSQL (see _write_postgresql): from this many rows a batch that conflicts with nothing
+# stored is copied straight into the sample table ...
+COPY_BATCH = 500
+# ... and up to this many rows a batch that may conflict travels as four arrays in one
+# INSERT ... SELECT FROM unnest(...) ON CONFLICT; above, it is copied into a temporary table and
+# merged (measured on conflicting batches: equal at 1,000-5,000 rows, the arrays ahead below).
 SMALL_BATCH = 2_000
-# Rows per INSERT ... VALUES statement: 4 parameters a row stays below both databases' limits.
+# SQLite: rows per INSERT ... VALUES statement; 4 parameters a row stays below its limit.
 VALUES_CHUNK = 1_000
 
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" * 2
@@ -108,11 +114,12 @@ def write(batch: SampleBatch, policy: Policy) -> WriteResult:
     if unique is not None:
         rows = rows.take(unique)
 
+    ranges = _series_ranges(rows.series_ids, rows.ts)
+    series_ids = ranges[0].tolist()
     with transaction.atomic():
-        series_ids = np.unique(rows.series_ids).tolist()
         _lock_series(series_ids)
-        if connection.vendor == "postgresql" and len(rows) > SMALL_BATCH:
-            written, dropped_stored = _write_copy(rows, policy)
+        if connection.vendor == "postgresql":
+            written, dropped_stored = _write_postgresql(rows, policy, ranges)
         else:
             written, dropped_stored = _write_values(rows, policy)
         latest_refresh(series_ids)
@@ -182,6 +189,20 @@ def _unique_positions(series_ids: np.ndarray, ts: np.ndarray, *, keep_first: boo
     return np.sort(order[keep])
 
 
+def _series_ranges(series_ids: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The batch's distinct series ids, ascending, with each one's lowest and highest timestamp.
+
+    Batches usually hold each series as one run, in id order, which one vectorised comparison
+    proves and which needs no sort (np.unique sorts: 130 ms for a million rows); otherwise the rows
+    are sorted by series first.
+    """
+    if len(series_ids) > 1 and not (series_ids[1:] >= series_ids[:-1]).all():
+        order = np.argsort(series_ids, kind="stable")
+        series_ids, ts = series_ids[order], ts[order]
+    starts = np.flatnonzero(np.concatenate([[True], series_ids[1:] != series_ids[:-1]]))
+    return series_ids[starts], np.minimum.reduceat(ts, starts), np.maximum.reduceat(ts, starts)
+
+
 def _lock_series(series_ids: list[int]) -> None:
     """Serialise writers per series (see the module docstring) and refuse unknown series."""
     placeholders = ", ".join(["%s"] * len(series_ids))
@@ -197,16 +218,12 @@ def _lock_series(series_ids: list[int]) -> None:
 
 
 def _write_values(rows: _Rows, policy: Policy) -> tuple[int, np.ndarray | None]:
-    """Multi-row INSERT ... ON CONFLICT, chunked; the same SQL on SQLite and PostgreSQL.
+    """SQLite: multi-row INSERT ... ON CONFLICT, chunked.
 
     Under KEEP, `RETURNING` names the rows actually inserted, which is exact even against
     writers that do not go through this module.
     """
-    conflict = (
-        "DO UPDATE SET value = excluded.value, quality = excluded.quality"
-        if policy is Policy.OVERWRITE
-        else "DO NOTHING RETURNING series_id, ts"
-    )
+    conflict = _conflict_clause(policy)
     tuples = rows.as_tuples()
     inserted: set[tuple[int, int]] = set()
     with connection.cursor() as cursor:
@@ -222,6 +239,17 @@ def _write_values(rows: _Rows, policy: Policy) -> tuple[int, np.ndarray | None]:
                 inserted.update((sid, ts) for sid, ts in cursor.fetchall())
     if policy is Policy.OVERWRITE:
         return len(rows), None
+    return _kept_from_inserted(rows, inserted)
+
+
+def _conflict_clause(policy: Policy) -> str:
+    if policy is Policy.OVERWRITE:
+        return "DO UPDATE SET value = excluded.value, quality = excluded.quality"
+    return "DO NOTHING RETURNING series_id, ts"
+
+
+def _kept_from_inserted(rows: _Rows, inserted: set[tuple[int, int]]) -> tuple[int, np.ndarray]:
+    """KEEP: how many rows were inserted, and the input positions of the others."""
     kept = np.fromiter(
         ((sid, ts) in inserted for sid, ts in zip(rows.series_ids.tolist(), rows.ts.tolist(), strict=True)),
         dtype=bool,
@@ -230,19 +258,71 @@ def _write_values(rows: _Rows, policy: Policy) -> tuple[int, np.ndarray | None]:
     return int(kept.sum()), rows.positions[~kept]
 
 
-def _write_copy(rows: _Rows, policy: Policy) -> tuple[int, np.ndarray | None]:
-    """PostgreSQL, large batches: binary COPY straight into the sample table when no stored sample
-    can conflict, else COPY into a temporary table and merge with one INSERT ... ON CONFLICT."""
-    if not _any_stored_in_ranges(rows):
+def _write_postgresql(
+    rows: _Rows, policy: Policy, ranges: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> tuple[int, np.ndarray | None]:
+    """Batches from COPY_BATCH rows on: binary COPY straight into the sample table when no stored
+    sample can conflict. Otherwise, up to SMALL_BATCH rows, one INSERT of four arrays; beyond,
+    COPY into a temporary table and merge with one INSERT ... ON CONFLICT.
+
+    Measured, commit included: 100 new rows as VALUES with 400 parameters 1.7 ms, as arrays
+    1.1 ms, probe and COPY 0.8 ms; 2,000 new rows 24, 9.5 and 3.2 ms. Batches under COPY_BATCH
+    keep to the arrays all the same: one statement, seen by Django's execute wrappers (query
+    capture, fault injection) like any other, for 0.2 ms more a 100-value write."""
+    if len(rows) >= COPY_BATCH and not _any_stored_in_ranges(*ranges):
         _copy(rows, "timeseries_sample (series_id, ts, value, quality)", with_position=False)
         return len(rows), None
+    if len(rows) <= SMALL_BATCH:
+        return _write_arrays(rows, policy)
+    return _write_merge(rows, policy)
+
+
+def _write_arrays(rows: _Rows, policy: Policy) -> tuple[int, np.ndarray | None]:
+    """One INSERT ... SELECT FROM unnest(four arrays) ON CONFLICT. Its text is the same for every
+    batch (psycopg converts it once and keeps it), and PostgreSQL reads four array values instead
+    of a statement with 400 parameters. Under KEEP, `RETURNING` names the rows inserted."""
+    qualities = np.where(rows.quality_null, None, rows.qualities.astype(object)).tolist()
+    arrays = [
+        _array_literal(map(str, rows.series_ids.tolist())),
+        _array_literal(map(str, rows.ts.tolist())),
+        _array_literal(map(repr, rows.values.tolist())),
+        _array_literal("NULL" if quality is None else str(quality) for quality in qualities),
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TEMPORARY TABLE store_batch (series_id int8, ts int8, value float8, position int8, "
-            "quality int2) ON COMMIT DROP"
+            "INSERT INTO timeseries_sample (series_id, ts, value, quality) "
+            "SELECT * FROM unnest(%s::int8[], %s::int8[], %s::float8[], %s::int2[]) "
+            f"ON CONFLICT (series_id, ts) {_conflict_clause(policy)}",
+            arrays,
         )
-        _copy(rows, "store_batch (series_id, ts, value, position, quality)", with_position=True)
         if policy is Policy.OVERWRITE:
+            return len(rows), None
+        if cursor.rowcount == len(rows):  # everything inserted (the usual case): no rows to read
+            return len(rows), np.empty(0, dtype=np.int64)
+        inserted = {(sid, ts) for sid, ts in cursor.fetchall()}
+    return _kept_from_inserted(rows, inserted)
+
+
+def _array_literal(items) -> str:
+    """A PostgreSQL array literal of already formatted items. psycopg would format a list item by
+    item in Python: 0.25 ms for a 100-value batch's four arrays, against 0.07 ms joined here.
+    Floats are written with repr(), the shortest text that reads back as the same double."""
+    return "{" + ",".join(items) + "}"
+
+
+def _write_merge(rows: _Rows, policy: Policy) -> tuple[int, np.ndarray | None]:
+    """COPY into a temporary table and merge with one INSERT ... ON CONFLICT. Only KEEP needs each
+    row's input position (to report the dropped ones), so only KEEP copies it."""
+    keep = policy is Policy.KEEP
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE store_batch (series_id int8, ts int8, value float8"
+            + (", position int8" if keep else "")
+            + ", quality int2) ON COMMIT DROP"
+        )
+        columns = "series_id, ts, value, position, quality" if keep else "series_id, ts, value, quality"
+        _copy(rows, f"store_batch ({columns})", with_position=keep)
+        if not keep:
             cursor.execute(
                 "INSERT INTO timeseries_sample (series_id, ts, value, quality) "
                 "SELECT series_id, ts, value, quality FROM store_batch "
@@ -261,19 +341,20 @@ def _write_copy(rows: _Rows, policy: Policy) -> tuple[int, np.ndarray | None]:
         return len(rows) - len(dropped), dropped
 
 
-def _any_stored_in_ranges(rows: _Rows) -> bool:
-    """Whether any stored sample lies within the batch's [min ts, max ts] of its series: one index
-    probe per series. False proves that nothing in the batch conflicts (writers hold the series
-    locks)."""
-    series_ids, inverse = np.unique(rows.series_ids, return_inverse=True)
-    lows = np.full(len(series_ids), np.iinfo(np.int64).max)
-    highs = np.full(len(series_ids), np.iinfo(np.int64).min)
-    np.minimum.at(lows, inverse, rows.ts)
-    np.maximum.at(highs, inverse, rows.ts)
+def _any_stored_in_ranges(series_ids: np.ndarray, lows: np.ndarray, highs: np.ndarray) -> bool:
+    """Whether any stored sample of series_ids[i] lies within [lows[i], highs[i]], the batch's
+    range of that series: one index probe per series. False proves that nothing in the batch
+    conflicts (writers hold the series locks).
+
+    Spelled as a LATERAL subquery with LIMIT 1 so that each series is one probe of the primary
+    key whatever the statistics say: as a plain join inside EXISTS, the planner, expecting an
+    early match, chose a sequential scan of the whole table when one series made up most of it
+    (measured on 100,000 samples: 9.5 ms against 0.07 ms)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM unnest(%s::int8[], %s::int8[], %s::int8[]) AS r(series_id, lo, hi) "
-            "JOIN timeseries_sample s ON s.series_id = r.series_id AND s.ts BETWEEN r.lo AND r.hi)",
+            "CROSS JOIN LATERAL (SELECT 1 FROM timeseries_sample s WHERE s.series_id = r.series_id "
+            "AND s.ts >= r.lo AND s.ts <= r.hi LIMIT 1) AS stored)",
             [series_ids.tolist(), lows.tolist(), highs.tolist()],
         )
         return cursor.fetchone()[0]
@@ -300,6 +381,8 @@ def _binary_copy_payload(rows: _Rows, *, with_position: bool) -> bytes:
         count = int(selected.sum())
         if not count:
             continue
+        if count == len(rows):  # one run holds every row (the usual case): no copies by a mask
+            selected = slice(None)
         dtype = [("fields", ">i2")]
         for i, (type_, _) in enumerate(fixed):
             dtype += [(f"len{i}", ">i4"), (f"val{i}", type_)]

@@ -1,0 +1,192 @@
+"""Helpers shared by the benchmarks in bench/: the benchmark database, timing, the machine's load,
+processes' memory and CPU, and the figures of issue #8 (the performance targets).
+
+Each benchmark prints its own figures as it has always done, then the rows of the targets table it
+measures: the target, the reference measured in the same run, the figure, the ratio or latency, and
+whether the target is met. Those rows are also appended to a results file (BENCH_RESULTS, default
+/tmp/ems-bench-results.jsonl), from which `bench/summary.py` prints the whole table after a
+`make bench`.
+"""
+
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import environ
+import psycopg
+from psycopg import sql
+
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or Path(tempfile.gettempdir()) / "ems-bench-results.jsonl")
+COPY_TYPES = ["int8", "int8", "float8", "int2"]
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def ensure_database(url: str) -> None:
+    """Create the benchmark database when it does not exist yet."""
+    config = environ.Env.db_url_config(url)
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        sys.exit(f"{Path(sys.argv[0]).name} needs PostgreSQL; DATABASE_URL is {url!r}")
+    params = {
+        "host": config.get("HOST") or None,
+        "port": config.get("PORT") or None,
+        "user": config.get("USER") or None,
+        "password": config.get("PASSWORD") or None,
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
+
+
+def median_seconds(run: Callable[[], None], *, times: int, before: Callable[[], None] | None = None) -> float:
+    """Median wall time of `run`; `before` prepares each run and is not timed."""
+    timings = []
+    for _ in range(times):
+        if before is not None:
+            before()
+        started = time.perf_counter()
+        run()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def load_average() -> str:
+    """The machine's load average (1, 5, 15 minutes) and its core count, for the record: the
+    benchmarks share the machine, and a busy machine is a slower one."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def copy_rows(cursor, target: str, rows) -> None:
+    """Direct binary COPY of (series_id, ts, value, quality) tuples into `target`, the reference the
+    store is measured against: psycopg's own (C) binary encoder, row by row, no staging. `cursor`
+    is a Django cursor."""
+    statement = f"COPY {target} (series_id, ts, value, quality) FROM STDIN (FORMAT BINARY)"
+    with cursor.cursor.copy(statement) as copy:
+        copy.set_types(COPY_TYPES)
+        for row in rows:
+            copy.write_row(row)
+
+
+# --- processes -----------------------------------------------------------------------------------
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of process `pid` (Linux /proc)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return sorted(set(children))
+
+
+def status_kib(pid: int, field: str) -> int | None:
+    """A memory figure of /proc/<pid>/status in KiB (VmHWM: peak resident set; VmRSS: now)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time the processes have used so far (their own, not their children's)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / _CLOCK_TICKS
+
+
+def database_backend_pids(database: str) -> list[int]:
+    """Process ids of the PostgreSQL backends connected to `database` (same machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database]
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+# --- the targets table ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One row of issue #8's table. `value` is compared with `target` by `better` ("higher" or
+    "lower"); `shown` is how the figure reads (a ratio, a latency, a rate), `reference` what it was
+    measured against in the same run, with that reference's own figure."""
+
+    key: str
+    what: str
+    reference: str
+    measured: str
+    shown: str
+    value: float | None
+    target: float
+    better: str
+    unit: str = "x"
+
+    @property
+    def met(self) -> bool | None:
+        if self.value is None:
+            return None
+        return self.value >= self.target if self.better == "higher" else self.value <= self.target
+
+    @property
+    def target_text(self) -> str:
+        sign = ">=" if self.better == "higher" else "<="
+        number = f"{self.target:g}"
+        return f"{sign} {number}{self.unit}" if self.unit == "x" else f"{sign} {number} {self.unit}"
+
+
+def ratio_figure(
+    key: str, what: str, *, reference: str, seconds: float, reference_seconds: float, target: float, rate: str
+) -> Figure:
+    """A figure read as (reference time) / (measured time): above 1 the measured path is faster."""
+    ratio = reference_seconds / seconds
+    return Figure(key, what, reference, rate, f"{ratio:.2f}x", ratio, target, "higher")
+
+
+def print_figures(title: str, figures: list[Figure], *, load: str) -> None:
+    """Print the table rows one benchmark measured, and append them to the results file."""
+    print()
+    print(f"Issue #8 targets: {title} ({load})")
+    print(f"  {'what':<52} {'measured':<30} {'result':>10} {'target':>11}  met")
+    for figure in figures:
+        met = {True: "yes", False: "NO", None: "n/a"}[figure.met]
+        print(f"  {figure.what:<52} {figure.measured:<30} {figure.shown:>10} {figure.target_text:>11}  {met}")
+        print(f"  {'':<52} vs {figure.reference}")
+    record(figures, load=load)
+
+
+def record(figures: list[Figure], *, load: str) -> None:
+    try:
+        with RESULTS.open("a") as results:
+            for figure in figures:
+                entry = {**asdict(figure), "met": figure.met, "target_text": figure.target_text}
+                entry |= {"load": load, "at": time.time(), "script": Path(sys.argv[0]).name}
+                results.write(json.dumps(entry) + "\n")
+    except OSError as exc:  # the figures are printed already; the summary is a convenience
+        print(f"(results not recorded in {RESULTS}: {exc})")
