@@ -19,9 +19,7 @@ once, in SQL, and kept.
 
 import http.client
 import os
-import secrets
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,7 +33,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ems.settings")
 
 import django
 
-from bench.common import Figure, copy_rows, ensure_database, free_port, load_average, print_figures
+from bench.common import (
+    Figure,
+    copy_rows,
+    ensure_database,
+    free_port,
+    gunicorn_serving,
+    load_average,
+    print_figures,
+)
 
 IMPORT_REQUESTS = 20
 IMPORT_WARMUP = 2
@@ -166,28 +172,8 @@ def main() -> None:
     setup = prepare(now_ms)
     load_before = load_average()
     port = free_port()
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "CONN_MAX_AGE": "60",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "ems.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     batches = import_bodies(now_ms, IMPORT_WARMUP + IMPORT_REQUESTS)
-    try:
-        for _ in range(100):
-            try:
-                request(port, "GET", "/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn_serving(port):
         status, data = request(
             port,
             "POST",
@@ -245,9 +231,6 @@ def main() -> None:
                 if i >= READ_WARMUP:
                     timings.append(elapsed)
             read_medians[page] = statistics.median(timings)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
     copy_timings = copy_batches(setup["import_series"], batches[IMPORT_WARMUP:])
 

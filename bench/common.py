@@ -8,10 +8,14 @@ whether the target is met. Those rows are also appended to a results file (BENCH
 `make bench`.
 """
 
+import contextlib
+import http.client
 import json
 import os
+import secrets
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,6 +65,52 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn_serving(port: int, *, workers: int = 1):
+    """gunicorn serving the project on 127.0.0.1:`port` with a throwaway key, DEBUG off and
+    persistent database connections; yields once /healthz answers 200, stops it afterwards."""
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "CONN_MAX_AGE": "60",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "ems.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        else:
+            sys.exit("gunicorn did not start")
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def load_average() -> str:

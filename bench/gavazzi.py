@@ -17,7 +17,6 @@ import json
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ems.settings")
 
 import django
 
-from bench.common import Figure, free_port, load_average, print_figures
+from bench.common import Figure, free_port, gunicorn_serving, load_average, print_figures
 
 REQUESTS = 50
 WARMUP = 5
@@ -113,28 +112,7 @@ def main() -> None:
     django.setup()
     prepare()
     port = free_port()
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "CONN_MAX_AGE": "60",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "ems.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                status, _ = request(port, "GET", "/ver")
-                if status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn_serving(port):
         status, data = request(
             port, "POST", "/v1/auth/login", {"username": "bench-api", "password": PASSWORD}
         )
@@ -152,9 +130,6 @@ def main() -> None:
             token,
             lambda body: _expect(len(body["realtime"]) == 1000, "1,000 signals"),
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
     print()
     print("EMS gateway over HTTP (gunicorn, 1 sync worker, loopback), table of 10,000,000 samples")
