@@ -1,6 +1,5 @@
 """Finding the credential a request presents."""
 
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from apps.tenancy.models import Membership, Organization
@@ -42,22 +41,36 @@ def principal_for_claims(*, dialect: str, claims: dict) -> Principal | None:
 
     User-scoped tokens carry the user's role permissions as they are now, not as they were when
     the token was issued, so revoking a role takes effect at once.
+
+    Runs on every request of three dialects, so each credential kind is one query with its
+    organization joined (a user adds the one query of their permissions): each ORM query costs
+    about 0.5 ms of CPU to compile, a sizeable part of a small request.
     """
-    organization = Organization.objects.filter(pk=claims.get("org")).first()
-    if organization is None:
-        return None
-    user = client = permissions = None
+    organization_id = claims.get("org")
+    organization = user = client = permissions = None
     if "client" in claims:
-        client = OAuthClient.objects.filter(
-            pk=claims["client"], organization=organization, dialect=dialect, revoked_at=None
-        ).first()
+        client = (
+            OAuthClient.objects.select_related("organization")
+            .filter(pk=claims["client"], organization_id=organization_id, dialect=dialect, revoked_at=None)
+            .first()
+        )
         if client is None:
             return None
+        organization = client.organization
     if "user" in claims:
-        user = get_user_model().objects.filter(pk=claims["user"], is_active=True).first()
-        if user is None or not Membership.objects.filter(user=user, organization=organization).exists():
+        membership = (
+            Membership.objects.select_related("user", "organization")
+            .filter(user_id=claims["user"], user__is_active=True, organization_id=organization_id)
+            .first()
+        )
+        if membership is None:
             return None
+        user, organization = membership.user, membership.organization
         permissions = frozenset(membership_permissions(user=user, organization=organization))
+    if organization is None:
+        organization = Organization.objects.filter(pk=organization_id).first()
+        if organization is None:
+            return None
     return Principal(
         organization=organization, dialect=dialect, user=user, client=client, permissions=permissions
     )

@@ -6,7 +6,7 @@ from django.db import connection
 
 from apps.access.hashing import secret_digest
 from apps.access.models import ApiToken, Dialect, OAuthClient, RefreshToken
-from apps.access.selectors import api_token_for_key, oauth_client_authenticate
+from apps.access.selectors import api_token_for_key, oauth_client_authenticate, principal_for_claims
 from apps.access.services import (
     api_token_issue,
     api_token_revoke,
@@ -15,6 +15,7 @@ from apps.access.services import (
     refresh_token_consume,
     refresh_token_issue,
 )
+from apps.tenancy.services import membership_grant
 from tests.factories import UserFactory
 
 
@@ -97,3 +98,50 @@ def test_a_refresh_token_expires_and_belongs_to_its_client(org):
 @pytest.mark.django_db
 def test_digests_are_hex_sha256():
     assert secret_digest("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_a_client_claim_is_its_live_client_of_that_organization_and_dialect(org, other_org):
+    client = oauth_client_issue(organization=org, dialect=Dialect.BUILDINGX, name="bms").credential
+    claims = {"org": org.pk, "client": client.pk}
+
+    principal = principal_for_claims(dialect=Dialect.BUILDINGX, claims=claims)
+
+    assert (principal.organization, principal.client, principal.user) == (org, client, None)
+    assert principal.permissions is None
+    assert principal_for_claims(dialect=Dialect.BLYNK, claims=claims) is None
+    assert principal_for_claims(dialect=Dialect.BUILDINGX, claims={**claims, "org": other_org.pk}) is None
+    OAuthClient.objects.filter(pk=client.pk).update(revoked_at=client.created_at)
+    assert principal_for_claims(dialect=Dialect.BUILDINGX, claims=claims) is None
+
+
+def test_a_user_claim_is_an_active_member_with_the_permissions_held_now(org, other_org):
+    user = UserFactory()
+    membership_grant(user=user, organization=org, role_slugs=["blynk-viewer"])
+    claims = {"org": org.pk, "user": user.pk}
+
+    principal = principal_for_claims(dialect=Dialect.BLYNK, claims=claims)
+
+    assert (principal.organization, principal.user, principal.client) == (org, user, None)
+    assert principal.permissions == {"ORG_DEVICES_VIEW"}
+    assert principal_for_claims(dialect=Dialect.BLYNK, claims={**claims, "org": other_org.pk}) is None
+    membership_grant(user=user, organization=org, role_slugs=["blynk-operator"])
+    assert principal_for_claims(dialect=Dialect.BLYNK, claims=claims).permissions == {
+        "ORG_DEVICES_VIEW",
+        "ORG_DEVICES_CONTROL",
+        "ORG_DEVICE_DATA_IMPORT",
+    }
+    user.is_active = False
+    user.save()
+    assert principal_for_claims(dialect=Dialect.BLYNK, claims=claims) is None
+
+
+def test_claims_of_a_deleted_organization_name_nobody(org):
+    user = UserFactory()
+    membership_grant(user=user, organization=org, role_slugs=["api"])
+    client = oauth_client_issue(organization=org, dialect=Dialect.BLYNK, name="app").credential
+    claims = [{"org": org.pk}, {"org": org.pk, "user": user.pk}, {"org": org.pk, "client": client.pk}]
+    assert all(principal_for_claims(dialect=Dialect.BLYNK, claims=c) is not None for c in claims)
+
+    org.delete()
+
+    assert [principal_for_claims(dialect=Dialect.BLYNK, claims=c) for c in claims] == [None, None, None]

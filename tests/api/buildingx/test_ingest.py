@@ -672,13 +672,13 @@ def test_the_series_latest_sample_follows_the_write(api, path, creds):
     assert (series.last_ts, series.last_value) == (newest, 42.5)
 
 
-def test_a_post_finds_its_credentials_and_point_in_three_queries_before_the_store(api, path):
+def test_a_post_finds_its_credentials_and_point_in_two_queries_before_the_store(api, path):
     with CaptureQueriesContext(connection) as queries:
         response = post_values(api, path, {"data": VENDOR_FOUR})
 
     assert response.status_code == 202
     dialect = [q["sql"] for q in queries if "timeseries_" not in q["sql"] and "SAVEPOINT" not in q["sql"]]
-    assert len(dialect) == 3  # organization, client, partition with grant and point
+    assert len(dialect) == 2  # client with its organization; partition with grant and point
 
 
 def test_other_methods_are_405_and_other_paths_404_in_the_json_api_shape(api, path):

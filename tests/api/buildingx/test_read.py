@@ -106,7 +106,7 @@ def test_reading_a_page_costs_a_fixed_number_of_queries(api, path):
     with CaptureQueriesContext(connection) as many:
         api.get(f"{path}?page[limit]=1000")
 
-    assert len(one) == len(many) == 4  # organization, client, partition and point, samples
+    assert len(one) == len(many) == 3  # client with its organization, partition and point, samples
 
 
 def test_a_point_without_a_series_reads_as_empty(api, creds):
