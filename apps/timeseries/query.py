@@ -89,17 +89,27 @@ def samples_page(
 ) -> list[SampleRow]:
     """One page of a series' samples in [start_ms, end_ms), oldest first.
 
-    Hand-written SQL: a range scan of the primary key with LIMIT/OFFSET, returning tuples
-    instead of model instances (the sample table has no surrogate key and is never ORM-loaded).
-    Callers with an inclusive end pass `end + 1`.
+    Hand-written SQL: a range scan of the primary key returning tuples instead of model
+    instances (the sample table has no surrogate key and is never ORM-loaded). Callers with an
+    inclusive end pass `end + 1`.
+
+    A page past the first is found in two steps: the page's first timestamp is the `offset`-th
+    key of the range, counted in the primary-key index alone (an index-only scan, when the
+    table is vacuumed), then the page is read from there. A plain OFFSET would read and discard
+    every earlier row from the table itself: for the last 1,000-row page of a 100,000-sample
+    range, 9.0 ms against 6.3 ms of SQL, the gap growing with the page number.
     """
     _check_paging(offset, limit)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT ts, value, quality FROM timeseries_sample"
-            " WHERE series_id = %s AND ts >= %s AND ts < %s ORDER BY ts LIMIT %s OFFSET %s",
-            [series_id, start_ms, end_ms, limit, offset],
+    sql = "SELECT ts, value, quality FROM timeseries_sample WHERE series_id = %s AND ts >= %s AND ts < %s"
+    params = [series_id, start_ms, end_ms]
+    if offset:
+        sql += (
+            " AND ts >= (SELECT ts FROM timeseries_sample"
+            " WHERE series_id = %s AND ts >= %s AND ts < %s ORDER BY ts LIMIT 1 OFFSET %s)"
         )
+        params += [series_id, start_ms, end_ms, offset]
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} ORDER BY ts LIMIT %s", [*params, limit])
         return [SampleRow._make(row) for row in cursor.fetchall()]
 
 

@@ -68,6 +68,24 @@ def test_samples_page_pages_oldest_first_and_count_gives_the_total(series, add_s
     assert total == 10
 
 
+def test_samples_page_offsets_count_within_the_window_and_the_series_only(series, other_series, add_samples):
+    # given: samples on both sides of the window, and another series' inside it
+    add_samples(series, [(ts, float(ts)) for ts in range(990, 1020)])
+    add_samples(other_series, [(ts, -1.0) for ts in range(1000, 1010)])
+
+    # when
+    middle = query.samples_page(series_id=series.pk, start_ms=1000, end_ms=1010, offset=3, limit=3)
+    past_the_end = query.samples_page(series_id=series.pk, start_ms=1000, end_ms=1010, offset=10, limit=3)
+
+    # then
+    assert middle == [
+        SampleRow(1003, 1003.0, None),
+        SampleRow(1004, 1004.0, None),
+        SampleRow(1005, 1005.0, None),
+    ]
+    assert past_the_end == []
+
+
 def test_samples_page_rows_unpack_as_tuples(series, add_samples):
     # given
     add_samples(series, [(5, 1.25, 7)])
