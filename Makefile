@@ -37,6 +37,7 @@ check: venv
 
 # Benchmarks run against PostgreSQL, in a database of their own (created when missing).
 bench: venv
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/machine.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/store.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/gavazzi.py
 	DATABASE_URL=$(BENCH_DATABASE_URL)_iotorq $(BIN)/python bench/iotorq.py

@@ -29,6 +29,7 @@ from psycopg import sql
 
 RESULTS = Path(os.environ.get("BENCH_RESULTS") or Path(tempfile.gettempdir()) / "ems-bench-results.jsonl")
 COPY_TYPES = ["int8", "int8", "float8", "int2"]
+MACHINE_KEY = "machine"
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -232,10 +233,19 @@ def print_figures(title: str, figures: list[Figure], *, load: str) -> None:
 
 
 def record(figures: list[Figure], *, load: str) -> None:
+    entries = [{**asdict(figure), "met": figure.met, "target_text": figure.target_text} for figure in figures]
+    _append(entries, load)
+
+
+def record_machine(figures: dict[str, float], *, load: str) -> None:
+    """The machine's speed (bench/machine.py), kept beside the figures it explains."""
+    _append([{"key": MACHINE_KEY, **figures}], load)
+
+
+def _append(entries: list[dict], load: str) -> None:
     try:
         with RESULTS.open("a") as results:
-            for figure in figures:
-                entry = {**asdict(figure), "met": figure.met, "target_text": figure.target_text}
+            for entry in entries:
                 entry |= {"load": load, "at": time.time(), "script": Path(sys.argv[0]).name}
                 results.write(json.dumps(entry) + "\n")
     except OSError as exc:  # the figures are printed already; the summary is a convenience

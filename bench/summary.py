@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS
+from bench.common import MACHINE_KEY, RESULTS
 
 ORDER = [
     ("store-insert", "store write, new data, 1,000,000 points"),
@@ -64,6 +64,13 @@ def main() -> None:
             f"{entry['measured']}; vs {entry['reference']}{stale}"
         )
     print()
+    machine = newest.get(MACHINE_KEY)
+    if machine is not None:
+        print(
+            f"Machine (bench/machine.py): Python 10M-addition loop {machine['python_loop_s']:.3f} s, "
+            f"PostgreSQL round trip {machine['pg_round_trip_ms']:.3f} ms, "
+            f"committed one-row INSERT {machine['pg_commit_ms']:.3f} ms"
+        )
     print(f"{met} of {len(ORDER)} targets met. Load while measured:")
     for script in sorted({entry["script"] for entry in newest.values()}):
         loads = {entry["load"] for entry in newest.values() if entry["script"] == script}
