@@ -106,6 +106,9 @@ class ImportJobAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="payload")
     def payload_size(self, obj):
+        # The status says whether the points are still held: a done job's were released.
+        if obj.status == ImportJob.Status.DONE:
+            return f"{obj.payload_bytes:,} bytes (packed; released when the job was done)"
         return f"{obj.payload_bytes:,} bytes (packed; not shown)"
 
     @admin.display(description="series")

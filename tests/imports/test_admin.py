@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.imports.admin import SERIES_SHOWN
 from apps.imports.models import ImportJob
+from apps.imports.services import import_run
 from tests.factories import SeriesFactory, UserFactory
 
 LIST = "/admin/imports/importjob/"
@@ -83,6 +84,18 @@ def test_the_detail_page_links_the_series_and_never_renders_the_payload(admin_cl
     assert f"/admin/timeseries/series/{series.pk}/change/" in text
     assert "and 3 more" in text
     assert f"{job.payload_bytes:,} bytes (packed; not shown)" in text
+
+
+def test_a_done_jobs_detail_page_says_its_points_were_released(admin_client, accept, series):
+    job = accept([(series, [(1000, 1.0), (2000, 2.0)])])
+    import_run(job_id=job.pk)
+    job.refresh_from_db()
+
+    response = admin_client.get(f"{LIST}{job.pk}/change/")
+
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert f"{job.payload_bytes:,} bytes (packed; released when the job was done)" in text
 
 
 def test_jobs_cannot_be_added_or_edited_in_the_admin(admin_client, accept, series):

@@ -351,8 +351,18 @@ def test_an_accepted_file_becomes_a_csv_job_that_stores_the_values_exactly(
         org,
     )
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks() as enqueued:
         job = csv_import_accept(organization=org, user=manager, parsed=parsed)
+    # The job holds every value exactly until it is done.
+    assert unpack(bytes(ImportJob.objects.get(pk=job.pk).payload)).values.tolist() == [
+        0.1,
+        123456789.123456789,
+        0.30000000000000004,
+        1e-300,
+        -0.0,
+    ]
+    for callback in enqueued:
+        callback()
 
     job.refresh_from_db()
     assert (job.dialect, job.user, job.status, job.points, job.written) == ("csv", manager, "done", 5, 5)
@@ -361,13 +371,6 @@ def test_an_accepted_file_becomes_a_csv_job_that_stores_the_values_exactly(
     # The later line of a repeated timestamp wins, as in every import.
     assert stored(series) == [(t0, 0.30000000000000004, None), (t0 + 1, 123456789.123456789, None)]
     assert stored(meter) == [(t0, 1e-300, None), (t0 + 1, -0.0, None)]
-    assert unpack(bytes(ImportJob.objects.get(pk=job.pk).payload)).values.tolist() == [
-        0.1,
-        123456789.123456789,
-        0.30000000000000004,
-        1e-300,
-        -0.0,
-    ]
 
 
 def test_a_series_deleted_after_the_preview_is_reported_on_its_line(org, series, meter, manager):

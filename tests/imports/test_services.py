@@ -79,6 +79,8 @@ def test_a_run_writes_every_point_with_overwrite_and_marks_the_job_done(accept, 
     assert (job.status, job.written, job.attempts, job.error) == ("done", 3, 1, "")
     assert job.started_at <= job.finished_at
     assert stored(series) == [(1000, 3.0, None), (2000, 2.0, None)]
+    assert job.payload is None  # released once done; its size stays on record
+    assert job.payload_bytes > 0
 
 
 def test_running_a_done_job_again_changes_nothing(accept, series):
@@ -157,6 +159,7 @@ def test_a_variable_deleted_before_the_run_fails_the_job_with_the_reason(accept,
     assert (job.status, job.error) == ("failed", f"series {meter_id} does not exist")
     assert job.finished_at is not None
     assert stored(series) == []
+    assert len(payload.unpack(bytes(job.payload))) == 2  # kept for a retry
 
 
 def test_a_job_whose_runs_keep_dying_fails_after_the_attempt_limit(accept, series):

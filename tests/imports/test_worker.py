@@ -22,6 +22,7 @@ from apps.imports.models import ImportJob
 from apps.inventory.demo import demo_seed
 from apps.tenancy.services import roles_sync
 from ems.celery import app
+from tests.celery_support import producers_reset
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
@@ -59,14 +60,6 @@ def _test_database_url() -> str:
     return f"postgres://{credentials}@{host}{port}/{quote(s['NAME'], safe='')}"
 
 
-def _reset_producers() -> None:
-    """Forget pooled broker connections, so the next publish uses the broker configured now."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 @pytest.fixture
 def committed_demo(transactional_db):
     """The demo organization, committed. An earlier transactional test's flush removed the shipped
@@ -99,7 +92,7 @@ def worker(transactional_db, tmp_path):
             command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
         )
     app.conf.update(broker_url=BROKER_URL, task_always_eager=False, task_default_queue=queue)
-    _reset_producers()
+    producers_reset()
     try:
         yield log
     finally:
@@ -110,7 +103,7 @@ def worker(transactional_db, tmp_path):
             process.kill()
             process.wait(timeout=10)
         app.conf.update(saved)
-        _reset_producers()
+        producers_reset()
         broker = redis.Redis.from_url(BROKER_URL)
         for key in broker.scan_iter(match=f"*{queue}*"):  # the queue, its priority lists, its binding
             broker.delete(key)

@@ -325,19 +325,13 @@ def celery_producer(broker_url: str, queue: str) -> Iterator[None]:
     """Make this process's Celery app publish to `broker_url`, queue `queue`, for the block (the
     web side of a test: views and the sweeper enqueue from the test process)."""
     from ems.celery import app
-
-    def reset() -> None:
-        # Forget pooled broker connections, so the next publish uses the broker configured now.
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app._pool = None
-        app.amqp._producer_pool = None
+    from tests.celery_support import producers_reset
 
     saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "task_default_queue")}
     app.conf.update(broker_url=broker_url, task_always_eager=False, task_default_queue=queue)
-    reset()
+    producers_reset()
     try:
         yield
     finally:
         app.conf.update(saved)
-        reset()
+        producers_reset()
