@@ -10,10 +10,11 @@ import time
 
 from django.db import connection, transaction
 
+from apps.core.exceptions import NotFound
 from apps.tenancy.models import Organization
 
 from .models import Series
-from .store import latest_refresh
+from .store import latest_refresh, series_lock
 
 DAY_MS = 86_400_000
 
@@ -40,6 +41,12 @@ def _series_expire(*, series_id: int, cutoff_ms: int, batch_size: int) -> int:
     deleted = 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
+            # As every change to the samples: a concurrent write of this series waits, so the
+            # latest sample refreshed below cannot miss it.
+            try:
+                series_lock([series_id])
+            except NotFound:
+                return deleted  # deleted meanwhile, and its samples with it
             # The batch's upper bound: the batch_size-th oldest expired sample (or the cutoff).
             cursor.execute(
                 "SELECT ts FROM timeseries_sample WHERE series_id = %s AND ts < %s"

@@ -8,7 +8,7 @@ write of the same series waits and the latest sample is exact when either commit
 
 from django.db import connection, transaction
 
-from .store import _lock_series, latest_refresh
+from .store import latest_refresh, series_lock
 
 
 @transaction.atomic(durable=True)
@@ -18,7 +18,7 @@ def samples_delete(*, series_id: int, start_ms: int, end_ms: int) -> int:
     The series' `last_ts` / `last_value` are refreshed from the samples that remain (None when
     none do). Raises NotFound when the series does not exist; an empty range deletes nothing.
     """
-    _lock_series([series_id])
+    series_lock([series_id])
     if start_ms >= end_ms:
         return 0
     with connection.cursor() as cursor:

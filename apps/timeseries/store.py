@@ -117,7 +117,7 @@ def write(batch: SampleBatch, policy: Policy) -> WriteResult:
     ranges = _series_ranges(rows.series_ids, rows.ts)
     series_ids = ranges[0].tolist()
     with transaction.atomic():
-        _lock_series(series_ids)
+        series_lock(series_ids)
         if connection.vendor == "postgresql":
             written, dropped_stored = _write_postgresql(rows, policy, ranges)
         else:
@@ -203,8 +203,10 @@ def _series_ranges(series_ids: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, 
     return series_ids[starts], np.minimum.reduceat(ts, starts), np.maximum.reduceat(ts, starts)
 
 
-def _lock_series(series_ids: list[int]) -> None:
-    """Serialise writers per series (see the module docstring) and refuse unknown series."""
+def series_lock(series_ids: list[int]) -> None:
+    """Serialise writers per series (see the module docstring) and refuse unknown series. Every
+    change to a series' samples takes these locks first, in the caller's transaction, in id order
+    (so two writers of overlapping series cannot deadlock)."""
     placeholders = ", ".join(["%s"] * len(series_ids))
     lock = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
