@@ -17,7 +17,7 @@ from apps.access.services import refresh_token_issue
 from apps.imports.models import ImportJob
 from apps.inventory.demo import demo_seed
 from apps.inventory.models import Device, Load, Partition, Signal
-from apps.tenancy.admin import OrganizationScopedAdmin
+from apps.tenancy.admin_scoping import OrganizationScopedAdmin
 from apps.tenancy.models import Membership, Organization, Role
 from apps.tenancy.services import membership_grant
 from apps.timeseries.models import Series

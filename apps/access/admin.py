@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.cache import add_never_cache_headers
 
-from apps.tenancy.admin import OrganizationOwnedAdmin, OrganizationOwnedForm, OrganizationScopedAdmin
+from apps.tenancy.admin_scoping import OrganizationOwnedAdmin, OrganizationOwnedForm, OrganizationScopedAdmin
 from apps.tenancy.selectors import user_organizations
 
 from .models import ApiToken, Dialect, OAuthClient, RefreshToken

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from apps.tenancy.admin import OrganizationScopedAdmin
+from apps.tenancy.admin_scoping import OrganizationScopedAdmin
 from apps.timeseries.models import Series
 
 from .models import ImportJob

@@ -5,7 +5,7 @@ of their series."""
 from django.contrib import admin
 from django.db.models import Count
 
-from apps.tenancy.admin import OrganizationOwnedAdmin, OrganizationOwnedInline
+from apps.tenancy.admin_scoping import OrganizationOwnedAdmin, OrganizationOwnedInline
 from apps.timeseries.admin import SeriesChartAdminMixin
 
 from .models import DataStream, Device, DeviceImportDay, Load, Partition, Point, Product, Signal

@@ -6,7 +6,7 @@ says what a user may do in each of their organizations. The backend answers Djan
 from it: without an object, "may the user do this somewhere?" (the union over their
 organizations, which decides which admin pages exist for them); with an object that belongs to an
 organization, "may the user do this there?". Which objects a page shows is decided by the admin's
-organization scoping (apps/tenancy/admin.py), from the same per-organization answer.
+organization scoping (apps/tenancy/admin_scoping.py), from the same per-organization answer.
 """
 
 from django.contrib.auth import get_backends

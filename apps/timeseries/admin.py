@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from apps.core.exceptions import Invalid
-from apps.tenancy.admin import OrganizationOwnedAdmin
+from apps.tenancy.admin_scoping import OrganizationOwnedAdmin
 
 from .charts import MAX_POINTS, calendar_totals, chart_range, series_chart
 from .models import Series, ms_to_datetime
