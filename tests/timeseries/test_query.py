@@ -86,6 +86,27 @@ def test_samples_page_offsets_count_within_the_window_and_the_series_only(series
     assert past_the_end == []
 
 
+def test_samples_page_given_the_total_counts_from_the_nearer_end_to_the_same_pages(
+    series, other_series, add_samples
+):
+    # given: ten samples in the window, others around it and in another series
+    add_samples(series, [(ts, float(ts)) for ts in range(990, 1020)])
+    add_samples(other_series, [(ts, -1.0) for ts in range(1000, 1010)])
+    window = {"series_id": series.pk, "start_ms": 1000, "end_ms": 1010}
+    total = query.samples_count(**window)
+
+    # when
+    pages = {
+        offset: query.samples_page(**window, offset=offset, limit=3, total=total) for offset in range(12)
+    }
+
+    # then: every offset, near the start or the end, gives the rows OFFSET would
+    assert total == 10
+    for offset, page in pages.items():
+        assert [row.ts for row in page] == list(range(1000, 1010))[offset : offset + 3], offset
+        assert page == query.samples_page(**window, offset=offset, limit=3)
+
+
 def test_samples_page_rows_unpack_as_tuples(series, add_samples):
     # given
     add_samples(series, [(5, 1.25, 7)])

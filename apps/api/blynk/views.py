@@ -131,7 +131,7 @@ class HistoryView(BlynkView):
             return Response(render.history(0, [], stream.value_type))
         window = {"series_id": stream.series_id, "start_ms": start, "end_ms": end + 1}
         total = query.samples_count(**window)
-        rows = query.samples_page(**window, offset=page * size, limit=size) if page * size < total else []
+        rows = query.samples_page(**window, offset=page * size, limit=size, total=total)
         return Response(render.history(total, rows, stream.value_type))
 
 
