@@ -26,7 +26,7 @@ ORDER = [
     ("buildingx-rps", "Building X, 100 values a request, 8 clients, gunicorn"),
     ("ems-history", "EMS history, one day of 1-minute rollups, 10M table"),
     ("ems-realtime", "EMS realtime for 1,000 signals"),
-    ("blynk-history", "Blynk history, 1,000-row page (the last of 100)"),
+    ("blynk-history", "Blynk history, 1,000-row page (walks through 100)"),
     ("disk-per-sample", "disk per stored sample, table and indexes"),
     ("worker-peak-memory", "peak memory of a worker importing a 2 MB request"),
 ]

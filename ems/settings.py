@@ -205,6 +205,9 @@ IMPORT_CHUNK_POINTS = env.int("IMPORT_CHUNK_POINTS", default=100_000)
 
 # Product limits and lifetimes; each organization may override the limits (Organization model).
 EMS_HISTORY_PERIOD_SECONDS = env.int("EMS_HISTORY_PERIOD_SECONDS", default=60)
+# How long a paged history's total (a range's sample count) is cached; any write to the series
+# invalidates it at once (Series.revision), so this only bounds the cache's size.
+SAMPLE_COUNT_CACHE_SECONDS = env.int("SAMPLE_COUNT_CACHE_SECONDS", default=600)
 EMS_LOGIN_TOKEN_LIFETIME_SECONDS = env.int("EMS_LOGIN_TOKEN_LIFETIME_SECONDS", default=30 * 60)
 BLYNK_ACCESS_TOKEN_LIFETIME_SECONDS = env.int("BLYNK_ACCESS_TOKEN_LIFETIME_SECONDS", default=86_400)
 BLYNK_REFRESH_TOKEN_LIFETIME_SECONDS = env.int("BLYNK_REFRESH_TOKEN_LIFETIME_SECONDS", default=30 * 86_400)

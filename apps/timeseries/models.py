@@ -19,7 +19,9 @@ class Series(models.Model):
     """One stored stream of samples: what ioTORQ calls a variable.
 
     `last_ts` / `last_value` mirror the newest sample; the store keeps them current in the same
-    transaction as every write, so realtime reads never touch the sample table.
+    transaction as every write, so realtime reads never touch the sample table. The same update
+    bumps `revision`, so a figure computed from the samples and cached under the revision it was
+    computed at (a range's count) is never served after the samples change.
     """
 
     organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="series")
@@ -29,6 +31,11 @@ class Series(models.Model):
     unit = models.CharField(max_length=16, blank=True)
     last_ts = models.BigIntegerField("latest sample (epoch ms)", null=True, blank=True, editable=False)
     last_value = models.FloatField("latest value", null=True, blank=True, editable=False)
+    revision = models.BigIntegerField(
+        db_default=0,  # rows inserted in SQL (data loads, benchmarks) start at 0 too
+        editable=False,
+        help_text="Counts the changes to the series' samples; keys what is cached about them.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,8 +3,11 @@ organization is never found, exactly like one that does not exist."""
 
 from collections.abc import Collection
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q
 
+from . import query
 from .models import Series
 
 # References per query: stays below SQLite's and PostgreSQL's bound-parameter limits.
@@ -38,3 +41,21 @@ def series_resolve(
             if pk in wanted_ids:
                 found_ids.add(pk)
     return by_code, found_ids
+
+
+def samples_total(*, series: Series, start_ms: int, end_ms: int) -> int:
+    """How many samples `series` has in [start_ms, end_ms), as of `series.revision`.
+
+    Counting is an index-only scan of every key in the range (100,000 samples: 6-13 ms), the
+    floor under a paged read, and a client paging through a range asks for the same count on
+    every page. So the count is cached (SAMPLE_COUNT_CACHE_SECONDS) under the series' revision,
+    which every change to its samples bumps: a page read after a write counts again. A count
+    computed while a write commits may be cached under the revision before it; it is then only
+    ever served to readers that loaded the series before that write committed.
+    """
+    key = f"samples-total:{series.pk}:{series.revision}:{start_ms}:{end_ms}"
+    total = cache.get(key)
+    if total is None:
+        total = query.samples_count(series_id=series.pk, start_ms=start_ms, end_ms=end_ms)
+        cache.set(key, total, settings.SAMPLE_COUNT_CACHE_SECONDS)
+    return total

@@ -404,8 +404,9 @@ def _binary_copy_payload(rows: _Rows, *, with_position: bool) -> bytes:
 
 def latest_refresh(series_ids: list[int]) -> None:
     """Set each series' latest sample from the table itself: one backward index probe per series,
-    and right whatever the policy dropped or replaced. Public for the other writers of the sample
-    table (deleting ranges, retention), which must keep the latest sample true as well."""
+    and right whatever the policy dropped or replaced; and bump each series' revision, which
+    invalidates what is cached about its samples. Public for the other writers of the sample
+    table (deleting ranges, retention), which must keep both true as well."""
     placeholders = ", ".join(["%s"] * len(series_ids))
     newest = (
         "SELECT {col} FROM timeseries_sample s WHERE s.series_id = timeseries_series.id "
@@ -413,7 +414,7 @@ def latest_refresh(series_ids: list[int]) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE timeseries_series SET last_ts = ({newest.format(col='s.ts')}), "
+            f"UPDATE timeseries_series SET revision = revision + 1, last_ts = ({newest.format(col='s.ts')}), "
             f"last_value = ({newest.format(col='s.value')}) WHERE id IN ({placeholders})",
             series_ids,
         )

@@ -4,6 +4,8 @@ import pytest
 
 from apps.core.exceptions import Invalid, NotFound
 from apps.timeseries import store
+from apps.timeseries.retention import samples_expire
+from apps.timeseries.services import samples_delete
 from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import SeriesFactory
 from tests.timeseries.helpers import sample_count, stored
@@ -199,3 +201,24 @@ def test_deleting_an_organization_deletes_its_series_and_samples(org, other_org)
 
     assert sample_count() == 1
     assert stored(theirs) == [(T0, 2.0, None)]
+
+
+def test_every_change_to_a_series_samples_bumps_its_revision(org):
+    org.sample_retention_days = 1
+    org.save()
+    series = SeriesFactory(organization=org)
+    now = 1_767_225_600_000
+
+    def revision() -> int:
+        series.refresh_from_db()
+        return series.revision
+
+    first = revision()
+    write(SampleBatch([series.pk] * 3, [now - 2 * 86_400_000, now - 1, now], [1.0, 2.0, 3.0]), Policy.KEEP)
+    after_write = revision()
+    samples_delete(series_id=series.pk, start_ms=now, end_ms=now + 1)
+    after_delete = revision()
+    samples_expire(now_ms=now)
+    after_expiry = revision()
+
+    assert (first, after_write, after_delete, after_expiry) == (0, 1, 2, 3)

@@ -13,6 +13,7 @@ from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors, services
 from apps.inventory.models import DataStream, Device
 from apps.timeseries import query
+from apps.timeseries.selectors import samples_total
 
 from . import render, schema
 from .authentication import BlynkAuthentication
@@ -102,7 +103,8 @@ class BatchDataStreamValuesView(BlynkView):
 
 class HistoryView(BlynkView):
     """Samples of a numeric datastream in [from, to] (both inclusive), oldest first, 0-based pages:
-    one count and one page query on the sample table's primary key."""
+    one count (cached until the series changes) and one page query on the sample table's
+    primary key."""
 
     @extend_schema(
         tags=TAGS,
@@ -129,9 +131,15 @@ class HistoryView(BlynkView):
         services.datastream_require_history(datastream=stream)
         if stream.series_id is None:
             return Response(render.history(0, [], stream.value_type))
-        window = {"series_id": stream.series_id, "start_ms": start, "end_ms": end + 1}
-        total = query.samples_count(**window)
-        rows = query.samples_page(**window, offset=page * size, limit=size, total=total)
+        total = samples_total(series=stream.series, start_ms=start, end_ms=end + 1)
+        rows = query.samples_page(
+            series_id=stream.series_id,
+            start_ms=start,
+            end_ms=end + 1,
+            offset=page * size,
+            limit=size,
+            total=total,
+        )
         return Response(render.history(total, rows, stream.value_type))
 
 

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from apps.inventory.models import DataStream, Device, DeviceImportDay, ValueType
 from apps.tenancy.models import Organization
 from apps.timeseries import query
+from apps.timeseries.services import samples_delete
 from tests.factories import DataStreamFactory
 
 from .conftest import DAY_MS, NOW_MS, device_stream, history
@@ -376,6 +377,33 @@ def test_history_pages_are_zero_based_with_size_50_by_default(five, api):
     assert third == {"totalElements": 5, "content": [{"createdAt": EARLY + 4_000, "value": 5.0}]}
     assert beyond == {"totalElements": 5, "content": []}
     assert len(default["content"]) == 5
+
+
+def test_the_total_follows_every_change_to_the_samples_between_pages(five, api):
+    window = {"from": EARLY, "to": EARLY + 10_000, "size": 2}
+    assert read(api, **window).json()["totalElements"] == 5
+
+    api.post(
+        IMPORT, {"deviceId": 101, "dataStreamId": 1, "values": points(2, start=EARLY + 7_000)}, format="json"
+    )
+    after_import = read(api, **window, page=3).json()
+    samples_delete(series_id=device_stream("demo", 101, 1).series_id, start_ms=EARLY, end_ms=EARLY + 2_000)
+    after_delete = read(api, **window).json()
+
+    assert after_import == {"totalElements": 7, "content": [{"createdAt": EARLY + 8_000, "value": 2.0}]}
+    assert after_delete["totalElements"] == 5
+    assert [c["value"] for c in after_delete["content"]] == [3.0, 4.0]
+
+
+def test_paging_through_a_range_counts_it_once(five, api):
+    window = {"from": EARLY, "to": EARLY + 10_000, "size": 2}
+    read(api, **window)
+
+    with CaptureQueriesContext(connection) as later:
+        body = read(api, **window, page=1).json()
+
+    assert body["totalElements"] == 5
+    assert not [q for q in later if "COUNT(" in q["sql"].upper()]
 
 
 def test_a_page_of_a_thousand_is_the_largest(five, api):
