@@ -1,4 +1,7 @@
+import time
+
 import pytest
+import time_machine
 from django.core.cache import cache
 
 from apps.inventory.demo import demo_seed
@@ -17,6 +20,15 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def rate_window():
+    """The clock moved to the start of the next minute (and running): the per-organization request
+    limit counts in clock-aligned one-minute windows, and a test that fills one must not see it
+    end halfway (it did, now and then). Tokens issued before stay valid: the clock only advances."""
+    with time_machine.travel((time.time() // 60 + 1) * 60 + 1, tick=True):
+        yield
 
 
 @pytest.fixture

@@ -177,7 +177,7 @@ def test_schema_documents_the_415_of_every_operation_that_takes_a_json_body(open
     assert failures == {}
 
 
-def test_schema_documents_the_429_of_every_operation_under_the_request_limit(openapi, tokens_a):
+def test_schema_documents_the_429_of_every_operation_under_the_request_limit(rate_window, openapi, tokens_a):
     # Given the organization's limit spent (credentials are checked before the limit)
     Organization.objects.filter(slug="demo").update(requests_per_minute=1)
     Client(HTTP_AUTHORIZATION=tokens_a.header("ems")).get("/v1/sn")

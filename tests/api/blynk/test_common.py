@@ -38,7 +38,7 @@ def test_every_endpoint_needs_a_valid_bearer_token(demo, path, header):
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
-def test_requests_past_the_organizations_limit_are_429_with_retry_after(api, other_api):
+def test_requests_past_the_organizations_limit_are_429_with_retry_after(rate_window, api, other_api):
     # The token request that made `api` was the first request of this minute.
     Organization.objects.filter(slug="demo").update(requests_per_minute=4)
 

@@ -310,7 +310,7 @@ def test_the_token_endpoint_refuses_large_bodies_and_other_methods_in_its_shape(
     assert set(get.json()) == {"error", "error_description"}
 
 
-def test_token_requests_count_against_the_organizations_request_limit(demo):
+def test_token_requests_count_against_the_organizations_request_limit(rate_window, demo):
     Organization.objects.filter(slug="demo").update(requests_per_minute=2)
 
     answers = [token_request(demo["blynk"], grant_type="client_credentials") for _ in range(3)]

@@ -692,7 +692,9 @@ def test_other_methods_are_405_and_other_paths_404_in_the_json_api_shape(api, pa
     assert elsewhere.json() == _not_found("No such endpoint.")
 
 
-def test_requests_past_the_organizations_limit_are_429_with_retry_after(api, other_api, path, other_creds):
+def test_requests_past_the_organizations_limit_are_429_with_retry_after(
+    rate_window, api, other_api, path, other_creds
+):
     Organization.objects.filter(slug="demo").update(requests_per_minute=3)
 
     answers = [post_values(api, path, {"data": VENDOR_FOUR[:1]}).status_code for _ in range(3)]

@@ -8,7 +8,7 @@ from django.db import OperationalError, connection
 from apps.tenancy.models import Organization
 
 
-def test_requests_past_the_organizations_limit_are_429_with_retry_after(api, other_api):
+def test_requests_past_the_organizations_limit_are_429_with_retry_after(rate_window, api, other_api):
     Organization.objects.filter(slug="demo").update(requests_per_minute=3)
 
     answers = [api.get("/v1/sn").status_code for _ in range(4)]

@@ -97,7 +97,7 @@ def test_each_use_of_a_token_is_recorded(demo):
     assert token.last_used_at is not None
 
 
-def test_requests_past_the_organizations_limit_are_429_in_the_dialect_shape(demo, other_demo):
+def test_requests_past_the_organizations_limit_are_429_in_the_dialect_shape(rate_window, demo, other_demo):
     Organization.objects.filter(slug="demo").update(requests_per_minute=2)
     client = token_client(demo["iotorq"]["token"])
 
