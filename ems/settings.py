@@ -194,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "timeseries.expire_samples",
         "schedule": env.int("RETENTION_INTERVAL_SECONDS", default=3600),
     },
+    "imports-purge": {
+        "task": "imports.purge",
+        "schedule": env.int("RETENTION_INTERVAL_SECONDS", default=3600),
+    },
 }
 
 # Import jobs (apps/imports): an unfinished job with no sign of life for this long is re-enqueued
@@ -202,6 +206,10 @@ CELERY_BEAT_SCHEDULE = {
 IMPORT_STUCK_AFTER_SECONDS = env.int("IMPORT_STUCK_AFTER_SECONDS", default=600)
 IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=5)
 IMPORT_CHUNK_POINTS = env.int("IMPORT_CHUNK_POINTS", default=100_000)
+# Finished import jobs (done or failed) are deleted this many days after they finished (0: kept
+# forever); Blynk's per-device daily import counts, this many days after their day.
+IMPORT_JOB_RETENTION_DAYS = env.int("IMPORT_JOB_RETENTION_DAYS", default=90)
+IMPORT_QUOTA_DAYS_KEPT = env.int("IMPORT_QUOTA_DAYS_KEPT", default=31)
 
 # Product limits and lifetimes; each organization may override the limits (Organization model).
 EMS_HISTORY_PERIOD_SECONDS = env.int("EMS_HISTORY_PERIOD_SECONDS", default=60)

@@ -17,7 +17,7 @@ an import the last occurrence of a timestamp wins.
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import numpy as np
@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.exceptions import EmsError, Invalid
+from apps.inventory.models import DeviceImportDay
 from apps.timeseries.selectors import series_resolve
 from apps.timeseries.store import Policy, SampleBatch, write
 
@@ -278,3 +279,20 @@ def import_retry(*, job: ImportJob) -> bool:
         if changed:
             transaction.on_commit(partial(_enqueue, job.pk))
     return bool(changed)
+
+
+def import_history_purge(*, now: datetime | None = None) -> tuple[int, int]:
+    """Delete what accepted imports leave behind once it is old: finished jobs (done or failed)
+    IMPORT_JOB_RETENTION_DAYS after they finished (0 keeps them), and the Blynk per-device daily
+    import counts IMPORT_QUOTA_DAYS_KEPT days after their day (the quota reads only today's).
+    Queued and running jobs are never touched. Returns (jobs, daily counts) deleted."""
+    now = now or timezone.now()
+    jobs = 0
+    if settings.IMPORT_JOB_RETENTION_DAYS > 0:
+        cutoff = now - timedelta(days=settings.IMPORT_JOB_RETENTION_DAYS)
+        jobs, _ = ImportJob.objects.filter(
+            status__in=[Status.DONE, Status.FAILED], finished_at__lt=cutoff
+        ).delete()
+    day_cutoff = now.astimezone(UTC).date() - timedelta(days=settings.IMPORT_QUOTA_DAYS_KEPT)
+    days, _ = DeviceImportDay.objects.filter(day__lt=day_cutoff).delete()
+    return jobs, days

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from .services import import_run, import_sweep
+from .services import import_history_purge, import_run, import_sweep
 
 
 @shared_task(
@@ -24,3 +24,9 @@ def import_run_task(job_id: str) -> None:
 @shared_task(name="imports.sweep", ignore_result=True)
 def import_sweep_task() -> int:
     return len(import_sweep())
+
+
+@shared_task(name="imports.purge", ignore_result=True)
+def import_purge_task() -> None:
+    """Periodic (celery beat): old finished jobs and daily import counts. Idempotent."""
+    import_history_purge()

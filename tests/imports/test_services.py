@@ -17,13 +17,15 @@ from apps.imports.services import (
     ImportRejected,
     VariableRef,
     import_accept,
+    import_history_purge,
     import_retry,
     import_run,
     import_sweep,
 )
-from apps.imports.tasks import import_run_task, import_sweep_task
+from apps.imports.tasks import import_purge_task, import_run_task, import_sweep_task
+from apps.inventory.models import DeviceImportDay
 from apps.timeseries.store import Policy, SampleBatch, write
-from tests.factories import SeriesFactory
+from tests.factories import DeviceFactory, SeriesFactory
 from tests.timeseries.helpers import stored
 
 
@@ -316,3 +318,52 @@ def test_payloads_are_stored_uncompressed_on_postgresql():
             " WHERE attrelid = 'imports_importjob'::regclass AND attname = 'payload'"
         )
         assert cursor.fetchone() == ("e",)  # EXTERNAL: out of line, never pglz-compressed
+
+
+# --- purge -------------------------------------------------------------------------------------
+
+
+def test_finished_jobs_and_old_daily_counts_are_purged_after_their_retention(accept, series, settings):
+    settings.IMPORT_JOB_RETENTION_DAYS, settings.IMPORT_QUOTA_DAYS_KEPT = 90, 31
+    done, failed, waiting = (accept([(series, [(1000 + i, 1.0)])]) for i in range(3))
+    import_run(job_id=done.pk)
+    ImportJob.objects.filter(pk=failed.pk).update(status="failed", finished_at=timezone.now())
+    device = DeviceFactory(organization=series.organization)
+    today = timezone.now().date()
+    for age in (0, 31, 32):
+        DeviceImportDay.objects.create(device=device, day=today - timedelta(days=age), points=5)
+    before = ImportJob.objects.count()
+
+    soon = import_history_purge(now=timezone.now() + timedelta(days=89))
+    later = import_history_purge(now=timezone.now() + timedelta(days=91))
+
+    assert (before, soon[0], later[0]) == (3, 0, 2)
+    assert list(ImportJob.objects.values_list("pk", flat=True)) == [waiting.pk]  # queued: never purged
+    assert (soon[1], later[1]) == (3, 0)  # at +89 days every count is older than 31 days
+    assert not DeviceImportDay.objects.exists()
+
+
+def test_a_job_retention_of_zero_keeps_finished_jobs(accept, series, settings):
+    settings.IMPORT_JOB_RETENTION_DAYS = 0
+    job = accept([(series, [(1000, 1.0)])])
+    import_run(job_id=job.pk)
+
+    assert import_history_purge(now=timezone.now() + timedelta(days=10_000)) == (0, 0)
+    assert ImportJob.objects.filter(pk=job.pk).exists()
+
+
+def test_todays_and_recent_daily_counts_are_kept(series, settings):
+    settings.IMPORT_QUOTA_DAYS_KEPT = 31
+    device = DeviceFactory(organization=series.organization)
+    today = timezone.now().date()
+    for age in (0, 31, 32):
+        DeviceImportDay.objects.create(device=device, day=today - timedelta(days=age), points=5)
+
+    assert import_history_purge() == (0, 1)
+    assert sorted((today - d).days for d in DeviceImportDay.objects.values_list("day", flat=True)) == [0, 31]
+
+
+def test_the_purge_runs_on_the_beat_schedule():
+    entry = settings.CELERY_BEAT_SCHEDULE["imports-purge"]
+
+    assert entry["task"] == import_purge_task.name == "imports.purge"
