@@ -144,6 +144,29 @@ class ShownOnceMixin:
         """The change page's buttons: [{"label", "url"}]."""
         return []
 
+    def issue(self, obj) -> dict:
+        """Create the credential the add form describes through its service, make `obj` that row
+        (`_adopt`), and return the entry that shows its secret once."""
+        raise NotImplementedError
+
+    def issued_message(self, obj) -> str:
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        entry = self.issue(obj)
+        url = self.stash_secrets(request, [entry], done_url=self._admin_url("change", quote(obj.pk)))
+        setattr(request, SHOWN_ONCE_URL_ATTRIBUTE, url)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        url = getattr(request, SHOWN_ONCE_URL_ATTRIBUTE, None)
+        if url is None:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(request, self.issued_message(obj), messages.SUCCESS)
+        return HttpResponseRedirect(url)
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and not add and self.has_change_permission(request, obj):
             context["credential_tools"] = self.credential_tools(request, obj)
@@ -204,27 +227,18 @@ class ApiTokenAdmin(ShownOnceMixin, OrganizationOwnedAdmin):
             return []
         return [{"label": "Revoke", "url": self._admin_url("revoke", quote(obj.pk))}]
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)
-            return
+    def issue(self, obj) -> dict:
         issued = api_token_issue(organization=obj.organization, user=obj.user, name=obj.name)
         _adopt(obj, issued.credential)
-        entry = {
+        return {
             "label": f"API token {obj.prefix}… of {obj.user} in {obj.organization}",
             "secret_name": "Key",
             "secret": issued.secret,
             "usage": "ioTORQ API: send it in the HTTP header “Authorization: Token <key>”.",
         }
-        url = self.stash_secrets(request, [entry], done_url=self._admin_url("change", quote(obj.pk)))
-        setattr(request, SHOWN_ONCE_URL_ATTRIBUTE, url)
 
-    def response_add(self, request, obj, post_url_continue=None):
-        url = getattr(request, SHOWN_ONCE_URL_ATTRIBUTE, None)
-        if url is None:
-            return super().response_add(request, obj, post_url_continue)
-        self.message_user(request, f"Issued the API token {obj.prefix}… for {obj.user}.", messages.SUCCESS)
-        return HttpResponseRedirect(url)
+    def issued_message(self, obj) -> str:
+        return f"Issued the API token {obj.prefix}… for {obj.user}."
 
     def revoke_view(self, request, object_id):
         token, refused = self.object_for_change(request, object_id)
@@ -327,26 +341,16 @@ class OAuthClientAdmin(ShownOnceMixin, OrganizationOwnedAdmin):
             "secret": secret,
         }
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)
-            return
+    def issue(self, obj) -> dict:
         # The partitions are set afterwards, by the admin's save_related, on the adopted row.
         issued = oauth_client_issue(
             organization=obj.organization, dialect=obj.dialect, name=obj.name, client_id=obj.client_id or None
         )
         _adopt(obj, issued.credential)
-        url = self.stash_secrets(
-            request, [self._entry(obj, issued.secret)], done_url=self._admin_url("change", quote(obj.pk))
-        )
-        setattr(request, SHOWN_ONCE_URL_ATTRIBUTE, url)
+        return self._entry(obj, issued.secret)
 
-    def response_add(self, request, obj, post_url_continue=None):
-        url = getattr(request, SHOWN_ONCE_URL_ATTRIBUTE, None)
-        if url is None:
-            return super().response_add(request, obj, post_url_continue)
-        self.message_user(request, f"Created the OAuth client {obj.client_id}.", messages.SUCCESS)
-        return HttpResponseRedirect(url)
+    def issued_message(self, obj) -> str:
+        return f"Created the OAuth client {obj.client_id}."
 
     def rotate_secret_view(self, request, object_id):
         client, refused = self.object_for_change(request, object_id)
