@@ -169,6 +169,16 @@ def _staged(request, form: UploadForm, kind: str):
     return None
 
 
+def _upload_form(request, form_class: type[UploadForm], kind: str, perms: tuple[str, ...]):
+    """The upload step both CSV tools share: 403 without `perms`, the form offering the
+    organizations where the user holds them, and the staged file a valid POST names (else None)."""
+    _require(request, *perms)
+    organizations = _organizations(request.user, *perms)
+    form = form_class(request.POST or None, request.FILES or None, organizations=organizations)
+    staged = _staged(request, form, kind) if request.method == "POST" and form.is_valid() else None
+    return form, staged
+
+
 def _read(staged):
     """The staged file decoded; Invalid (with the line) when it is not CSV text."""
     return csv_decode(upload_read(staged))
@@ -202,12 +212,8 @@ def tools_index_view(request):
 def samples_import_view(request):
     """Upload a CSV file of samples, preview what was detected and every error, then import it
     as an ImportJob (the Import button of the preview) and follow the job's progress."""
-    _require(request, *SAMPLES_PERMISSIONS)
-    organizations = _organizations(request.user, *SAMPLES_PERMISSIONS)
-    form = SamplesUploadForm(request.POST or None, request.FILES or None, organizations=organizations)
-    parsed = staged = None
-    if request.method == "POST" and form.is_valid():
-        staged = _staged(request, form, "samples")
+    form, staged = _upload_form(request, SamplesUploadForm, "samples", SAMPLES_PERMISSIONS)
+    parsed = None
     if staged is not None:
         organization = form.cleaned_data["organization"]
         time_zone = form.cleaned_data["time_zone"] or organization.time_zone
@@ -410,12 +416,8 @@ def _iso(ms: int | None) -> str:
 def config_import_view(request):
     """Upload a CSV of devices, loads and signals (apps/inventory/bulk.py), preview what it
     creates and changes and every error, then apply it in one transaction."""
-    _require(request, *CONFIG_PERMISSIONS)
-    organizations = _organizations(request.user, *CONFIG_PERMISSIONS)
-    form = UploadForm(request.POST or None, request.FILES or None, organizations=organizations)
-    plan = staged = None
-    if request.method == "POST" and form.is_valid():
-        staged = _staged(request, form, "config")
+    form, staged = _upload_form(request, UploadForm, "config", CONFIG_PERMISSIONS)
+    plan = None
     if staged is not None:
         organization = form.cleaned_data["organization"]
         try:
