@@ -5,7 +5,8 @@ import time_machine
 from django.core.cache import cache
 
 from apps.inventory.demo import demo_seed
-from tests.factories import OrganizationFactory, SeriesFactory
+from apps.tenancy.services import membership_grant
+from tests.factories import OrganizationFactory, SeriesFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +40,15 @@ def org(db):
 @pytest.fixture
 def other_org(db):
     return OrganizationFactory(name="Other", slug="other")
+
+
+@pytest.fixture
+def manager_client(client, org):
+    """A client logged in as a staff facility manager of `org` (modules may override it)."""
+    user = UserFactory(is_staff=True)
+    membership_grant(user=user, organization=org, role_slugs=["facility-manager"])
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture

@@ -224,14 +224,6 @@ def test_hundreds_of_signals_take_a_bounded_number_of_queries(org):
 # --- the page -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def manager_client(client, org):
-    user = UserFactory(is_staff=True)
-    membership_grant(user=user, organization=org, role_slugs=["facility-manager"])
-    client.force_login(user)
-    return client
-
-
 def test_the_page_previews_and_then_applies_the_table(manager_client, org):
     response = manager_client.post(
         CONFIG, {"file": SimpleUploadedFile("site.csv", SITE.encode()), "preview": "1"}

@@ -3,9 +3,8 @@
 import pytest
 from django.http import StreamingHttpResponse
 
-from apps.tenancy.services import membership_grant
 from apps.timeseries.export import export_filename, ms_to_iso, samples_csv
-from tests.factories import SeriesFactory, UserFactory
+from tests.factories import SeriesFactory
 
 DAY = 86_400_000
 
@@ -63,14 +62,6 @@ def test_times_and_file_names():
 
 
 # --- the admin page ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def manager_client(client, org):
-    user = UserFactory(is_staff=True)
-    membership_grant(user=user, organization=org, role_slugs=["facility-manager"])
-    client.force_login(user)
-    return client
 
 
 def export_url(series) -> str:

@@ -66,14 +66,6 @@ def test_deleting_from_a_missing_series_is_not_found(db):
 # --- the admin page that calls it ----------------------------------------------------------------
 
 
-@pytest.fixture
-def manager_client(client, org):
-    user = UserFactory(is_staff=True)
-    membership_grant(user=user, organization=org, role_slugs=["facility-manager"])
-    client.force_login(user)
-    return client
-
-
 def delete_url(series) -> str:
     return f"/admin/tools/series/{series.pk}/delete-samples/"
 
