@@ -32,9 +32,7 @@ import http.client
 import itertools
 import os
 import runpy
-import secrets
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -56,8 +54,12 @@ from bench.common import (
     database_backend_pids,
     ensure_database,
     free_port,
+    gunicorn_start,
+    healthz_ok,
     load_average,
     print_figures,
+    server_env,
+    wait_until,
 )
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
@@ -276,38 +278,14 @@ def main() -> None:
     connection.close()  # the app gets the database to itself while timed
 
     port = free_port()
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "CONN_MAX_AGE": "60",
-        "LOG_LEVEL": "WARNING",
-    }
-    options = ["--bind", f"127.0.0.1:{port}"]
-    if WEB_WORKERS:
-        options += ["--workers", WEB_WORKERS]
+    options = ["--workers", WEB_WORKERS] if WEB_WORKERS else []
     if WEB_THREADS:
         options += ["--threads", WEB_THREADS]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "ems.wsgi", *options],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = gunicorn_start(port, *options, env=server_env(LOG_LEVEL="WARNING"))
     threads = server_settings()
     load_before = load_average()
     try:
-        for _ in range(300):
-            try:
-                if call(port, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
-        else:
-            sys.exit("gunicorn did not start")
+        wait_until("gunicorn", lambda: healthz_ok(port), timeout=30)
         status, answer = call(
             port,
             "POST",

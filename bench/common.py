@@ -27,6 +27,7 @@ import environ
 import psycopg
 from psycopg import sql
 
+ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(os.environ.get("BENCH_RESULTS") or Path(tempfile.gettempdir()) / "ems-bench-results.jsonl")
 COPY_TYPES = ["int8", "int8", "float8", "int2"]
 MACHINE_KEY = "machine"
@@ -68,46 +69,84 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextlib.contextmanager
-def gunicorn_serving(port: int, *, workers: int = 1):
-    """gunicorn serving the project on 127.0.0.1:`port` with a throwaway key, DEBUG off and
-    persistent database connections; yields once /healthz answers 200, stops it afterwards."""
-    root = Path(__file__).resolve().parent.parent
-    env = {
+def server_env(**extra: str) -> dict[str, str]:
+    """The environment of the app's processes in a benchmark (web and worker): this process's,
+    with a throwaway key, DEBUG off, persistent database connections, and `extra`."""
+    return {
         **os.environ,
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(40),
         "ALLOWED_HOSTS": "127.0.0.1",
         "CONN_MAX_AGE": "60",
+        **extra,
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "ems.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-        ],
-        cwd=root,
+
+
+def gunicorn_start(port: int, *options: str, env: dict[str, str], **popen) -> subprocess.Popen:
+    """gunicorn serving the project on 127.0.0.1:`port` with gunicorn.conf.py and `options`;
+    its output discarded unless `popen` says otherwise."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "ems.wsgi", "--bind", f"127.0.0.1:{port}", *options],
+        cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        **({"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} | popen),
     )
+
+
+def celery_worker_start(
+    queue: str, *, concurrency: str, env: dict[str, str], loglevel: str = "WARNING", **popen
+) -> subprocess.Popen:
+    """A Celery worker (prefork) of the project consuming `queue` only."""
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "ems", "worker", "--queues", queue),
+            *("--concurrency", concurrency, "--loglevel", loglevel),
+            *("--without-heartbeat", "--without-gossip", "--without-mingle"),
+        ],
+        cwd=ROOT,
+        env=env,
+        **({"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} | popen),
+    )
+
+
+def wait_until(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
+    """Poll `check` (connection errors count as not yet) until it holds; exit after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    sys.exit(f"timed out waiting for {what}")
+
+
+def healthz_ok(port: int) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        for _ in range(200):
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
-        else:
-            sys.exit("gunicorn did not start")
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    finally:
+        connection.close()
+
+
+def queue_purge(broker_url: str, queue: str) -> None:
+    """Delete a benchmark's own Celery queue (and its bindings) from the Redis broker."""
+    import redis
+
+    broker = redis.Redis.from_url(broker_url)
+    for key in broker.scan_iter(match=f"*{queue}*"):
+        broker.delete(key)
+
+
+@contextlib.contextmanager
+def gunicorn_serving(port: int, *, workers: int = 1):
+    """gunicorn serving the project on 127.0.0.1:`port` (`server_env`); yields once /healthz
+    answers 200, stops it afterwards."""
+    server = gunicorn_start(port, "--workers", str(workers), env=server_env())
+    try:
+        wait_until("gunicorn", lambda: healthz_ok(port), timeout=20)
         yield server
     finally:
         server.terminate()

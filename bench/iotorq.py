@@ -28,7 +28,6 @@ BENCH_CELERY_CONCURRENCY (default 2).
 import http.client
 import os
 import random
-import secrets
 import signal
 import statistics
 import subprocess
@@ -48,14 +47,20 @@ import django
 
 from bench.common import (
     Figure,
+    celery_worker_start,
     child_pids,
     copy_rows,
     ensure_database,
     free_port,
+    gunicorn_start,
+    healthz_ok,
     load_average,
     print_figures,
+    queue_purge,
     ratio_figure,
+    server_env,
     status_kib,
+    wait_until,
 )
 
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/5")
@@ -161,18 +166,6 @@ class Api:
         response = self.conn.getresponse()
         data = response.read()
         return response.status, dict(response.getheaders()), orjson.loads(data) if data else {}
-
-
-def wait_until(what: str, check, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    sys.exit(f"timed out waiting for {what}")
 
 
 def end_to_end(api: Api, payloads: list[bytes]) -> tuple[float, list[float]]:
@@ -283,48 +276,14 @@ def main() -> None:
 
     port = free_port()
     queue = f"bench-iotorq-{uuid.uuid4().hex[:12]}"
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "CONN_MAX_AGE": "60",
-        "CELERY_BROKER_URL": BROKER_URL,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "LOG_LEVEL": "WARNING",
-    }
-    web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "ems.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            WEB_WORKERS,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    worker = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "celery", "-A", "ems", "worker", "--queues", queue),
-            *("--concurrency", CELERY_CONCURRENCY, "--loglevel", "WARNING"),
-            *("--without-heartbeat", "--without-gossip", "--without-mingle"),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    env = server_env(CELERY_BROKER_URL=BROKER_URL, CELERY_TASK_DEFAULT_QUEUE=queue, LOG_LEVEL="WARNING")
+    web = gunicorn_start(port, "--workers", WEB_WORKERS, env=env)
+    worker = celery_worker_start(queue, concurrency=CELERY_CONCURRENCY, env=env)
     load_before = load_average()
     end_to_end_runs, copy_runs, store_runs, latencies = [], [], [], []
     try:
         api = Api(port, key)
-        wait_until("gunicorn", lambda: http_ok(port))
+        wait_until("gunicorn", lambda: healthz_ok(port))
         # Warm-up: one small import through app and worker, so that both are up and connected.
         warm = orjson.dumps(
             [{"id_type": "meter_code", "id_value": "iotorq-000", "series": {"datetime": [1], "val": [0]}}]
@@ -357,7 +316,7 @@ def main() -> None:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
-        _purge(queue)
+        queue_purge(BROKER_URL, queue)
 
     empty(series_ids)
     naive_runs = naive_bulk_create(batches[:NAIVE_REQUESTS])
@@ -443,22 +402,6 @@ def main() -> None:
         )
     )
     print_figures("ioTORQ import", figures, load=f"{load_before}; after: {load_after}")
-
-
-def http_ok(port: int) -> bool:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    conn.request("GET", "/healthz")
-    ok = conn.getresponse().status == 200
-    conn.close()
-    return ok
-
-
-def _purge(queue: str) -> None:
-    import redis
-
-    broker = redis.Redis.from_url(BROKER_URL)
-    for key in broker.scan_iter(match=f"*{queue}*"):
-        broker.delete(key)
 
 
 if __name__ == "__main__":

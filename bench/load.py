@@ -39,7 +39,6 @@ set: web.log and worker.log there, with a line per request). Loopback addresses 
 import http.client
 import os
 import random
-import secrets
 import signal
 import socket
 import subprocess
@@ -64,6 +63,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ems.settings")
 
 import django
 
+from bench.common import celery_worker_start, gunicorn_start, queue_purge, server_env, wait_until
 from bench.store import ensure_database
 
 REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/6")
@@ -566,18 +566,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(what: str, check, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    sys.exit(f"load: timed out waiting for {what}")
-
-
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -644,40 +632,29 @@ def main() -> None:
     seed, limited_seed, plans = prepare()
     port = free_port()
     queue = f"load-{uuid.uuid4().hex[:12]}"
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "ALLOWED_HOSTS": HOST,
-        "CONN_MAX_AGE": "60",
-        "CELERY_BROKER_URL": REDIS_URL,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "CACHE_URL": REDIS_URL,
-        "LOG_LEVEL": "INFO" if LOG_DIR else "WARNING",
+    env = server_env(
+        CELERY_BROKER_URL=REDIS_URL,
+        CELERY_TASK_DEFAULT_QUEUE=queue,
+        CACHE_URL=REDIS_URL,
+        LOG_LEVEL="INFO" if LOG_DIR else "WARNING",
         # Raised for the run, so that the run measures the service and not its limits.
-        "EMS_REQUESTS_PER_MINUTE": str(10**9),
-        "EMS_IMPORT_POINTS_PER_DEVICE_DAY": str(2 * 10**9),
-    }
-    web = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "gunicorn", "ems.wsgi", "--bind", f"{HOST}:{port}"),
-            *("--workers", WEB_WORKERS, "--threads", WEB_THREADS, "--keep-alive", "30"),
-            *("--backlog", "256", "--timeout", "120"),
-        ],
-        cwd=ROOT,
+        EMS_REQUESTS_PER_MINUTE=str(10**9),
+        EMS_IMPORT_POINTS_PER_DEVICE_DAY=str(2 * 10**9),
+    )
+    web = gunicorn_start(
+        port,
+        *("--workers", WEB_WORKERS, "--threads", WEB_THREADS, "--keep-alive", "30"),
+        *("--backlog", "256", "--timeout", "120"),
         env=env,
         stdout=log("web.log"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    worker = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "celery", "-A", "ems", "worker", "--queues", queue),
-            *("--concurrency", CELERY_CONCURRENCY, "--loglevel", env["LOG_LEVEL"]),
-            *("--without-heartbeat", "--without-gossip", "--without-mingle"),
-        ],
-        cwd=ROOT,
+    worker = celery_worker_start(
+        queue,
+        concurrency=CELERY_CONCURRENCY,
         env=env,
+        loglevel=env["LOG_LEVEL"],
         stdout=log("worker.log"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -718,7 +695,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
-        purge(queue)
+        queue_purge(REDIS_URL, queue)
 
     series_ids = [sid for plan in plans for sid in plan.series_ids]
     counts = stored_counts(series_ids)
@@ -780,14 +757,6 @@ def main() -> None:
     print()
     print("FAILED" if bad else "OK: 0 errors, 0 lost points, limits answer 429")
     sys.exit(1 if bad else 0)
-
-
-def purge(queue: str) -> None:
-    import redis
-
-    broker = redis.Redis.from_url(REDIS_URL)
-    for key in broker.scan_iter(match=f"*{queue}*"):
-        broker.delete(key)
 
 
 if __name__ == "__main__":
