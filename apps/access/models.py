@@ -66,13 +66,23 @@ class OAuthClient(models.Model):
 
 
 class RefreshToken(models.Model):
-    """A single-use Blynk refresh token, issued beside an access token."""
+    """A single-use Blynk refresh token, issued beside an access token.
+
+    One acting for a user keeps the user's password digest of its issue (`credentials`): after a
+    password change it is refused, like the access tokens issued with it.
+    """
 
     client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="refresh_tokens")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     digest = models.CharField(max_length=64, unique=True, editable=False)
+    credentials = models.CharField(
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text="The user's password digest when issued (hashing.user_credentials_digest).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

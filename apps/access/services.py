@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.tenancy.models import Membership
 
-from .hashing import secret_digest, secret_generate
+from .hashing import secret_digest, secret_generate, user_credentials_digest, user_credentials_match
 from .models import ApiToken, OAuthClient, RefreshToken
 from .tokens import jwt_issue
 
@@ -66,7 +66,11 @@ def oauth_client_secret_rotate(*, client: OAuthClient) -> Issued[OAuthClient]:
 def refresh_token_issue(*, client: OAuthClient, user=None, lifetime: timedelta) -> Issued[RefreshToken]:
     secret = secret_generate()
     token = RefreshToken.objects.create(
-        client=client, user=user, digest=secret_digest(secret), expires_at=timezone.now() + lifetime
+        client=client,
+        user=user,
+        digest=secret_digest(secret),
+        credentials="" if user is None else user_credentials_digest(user=user),
+        expires_at=timezone.now() + lifetime,
     )
     return Issued(token, secret)
 
@@ -160,7 +164,8 @@ def oauth_token_refresh(
 ) -> TokenPair | None:
     """A new token pair for a refresh token of `client`, which is used up; None when the refresh
     token is unknown, expired, already used or another client's, or when its user has since been
-    deactivated or left the organization (the refresh token is used up then too).
+    deactivated, left the organization or had their password changed (the refresh token is used
+    up then too).
 
     One transaction: the refresh token is never used up without a new pair being issued.
     """
@@ -170,6 +175,7 @@ def oauth_token_refresh(
     user = token.user
     if user is not None and (
         not user.is_active
+        or not user_credentials_match(user=user, digest=token.credentials)
         or not Membership.objects.filter(user=user, organization_id=client.organization_id).exists()
     ):
         return None
