@@ -198,6 +198,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "imports.purge",
         "schedule": env.int("RETENTION_INTERVAL_SECONDS", default=3600),
     },
+    # New secrets never shown on their admin page in time (apps/access): deleted within a minute.
+    "access-prune-shown-once": {"task": "access.prune_shown_once", "schedule": 60},
 }
 
 # Import jobs (apps/imports): an unfinished job with no sign of life for this long is re-enqueued

@@ -5,13 +5,16 @@ password hash adds nothing against guessing; a plain digest lets the server find
 indexed equality lookup on every request.
 
 Tokens acting for a user also carry a digest of that user's password hash
-(`user_credentials_digest`): a password change ends them, whatever path changed it.
+(`user_credentials_digest`): a password change ends them, whatever path changed it. New secrets
+waiting to be shown once in the admin are kept sealed (`seal`), never in plaintext.
 """
 
+import base64
 import hashlib
 import hmac
 import secrets
 
+from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
@@ -47,3 +50,23 @@ def user_credentials_match(*, user, digest) -> bool:
         return False
     keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
     return any(hmac.compare_digest(digest, user_credentials_digest(user=user, secret=key)) for key in keys)
+
+
+def _ticket_fernet(ticket: str) -> Fernet:
+    # A key of its own per ticket, independent of the ticket's digest that names the row.
+    key = hmac.new(ticket.encode(), b"apps.access.hashing.seal", hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal(data: bytes, *, ticket: str) -> str:
+    """`data` encrypted and authenticated (Fernet: AES-CBC + HMAC, with its time of sealing) with
+    a key derived from `ticket`: readable only by whoever holds the ticket."""
+    return _ticket_fernet(ticket).encrypt(data).decode()
+
+
+def unseal(sealed: str, *, ticket: str, max_age_seconds: int) -> bytes | None:
+    """What `seal` sealed with `ticket`, if it was sealed at most `max_age_seconds` ago."""
+    try:
+        return _ticket_fernet(ticket).decrypt(sealed.encode(), ttl=max_age_seconds)
+    except InvalidToken:
+        return None

@@ -92,3 +92,24 @@ class RefreshToken(models.Model):
 
     def __str__(self) -> str:
         return f"refresh token of {self.client} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class ShownOnceSecret(models.Model):
+    """New secrets waiting for the one admin page that shows them (admin_credentials.ShownOnceMixin).
+
+    Sealed with a key derived from the page's ticket, which only the page's URL holds (the row is
+    found by the ticket's digest), so the table never holds a secret readable on its own. Bound
+    to the admin session that made it; deleted when shown, refused after `expires_at` and deleted
+    by the next stash or the `access.prune_shown_once` beat task.
+    """
+
+    ticket_digest = models.CharField(max_length=64, primary_key=True)
+    session_digest = models.CharField(max_length=64)
+    sealed = models.TextField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "secret to show once"
+
+    def __str__(self) -> str:
+        return f"secret to show once (until {self.expires_at:%Y-%m-%d %H:%M:%S})"
