@@ -83,6 +83,13 @@ def test_a_secret_whose_page_is_never_opened_expires_on_time(issuer, time_machin
     assert page.context["entries"] is None
 
 
+def test_unshown_secrets_are_pruned_on_the_beat_schedule_well_within_their_lifetime():
+    entry = settings.CELERY_BEAT_SCHEDULE["access-prune-shown-once"]
+
+    assert entry["task"] == shown_once_prune_task.name == "access.prune_shown_once"
+    assert 0 < entry["schedule"] <= SHOWN_ONCE_SECONDS / 10
+
+
 def test_an_expired_secret_is_refused_before_any_prune(issuer, time_machine):
     time_machine.move_to(timezone.now(), tick=False)
     response = issuer.post(ADD_TOKEN, {"user": issuer.member.pk})
