@@ -2,7 +2,7 @@
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
 from django.contrib.auth import authenticate, get_user_model
@@ -257,6 +257,6 @@ def shown_once_pop(*, ticket: str, session_key: str) -> dict | None:
     return None if data is None else json.loads(data)
 
 
-def shown_once_prune(*, now=None) -> int:
+def shown_once_prune(*, now: datetime | None = None) -> int:
     """Delete the secrets whose time to be shown is over; how many. Idempotent (a beat task)."""
     return ShownOnceSecret.objects.filter(expires_at__lte=now or timezone.now()).delete()[0]
