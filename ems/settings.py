@@ -36,6 +36,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Earlier keys, still accepted while a new SECRET_KEY rolls out (sessions, and the password digest
+# Blynk refresh tokens keep: apps/access/hashing.py).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -198,6 +201,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "imports.purge",
         "schedule": env.int("RETENTION_INTERVAL_SECONDS", default=3600),
     },
+    # New secrets never shown on their admin page in time (apps/access): deleted within a minute.
+    "access-prune-shown-once": {"task": "access.prune_shown_once", "schedule": 60},
 }
 
 # Import jobs (apps/imports): an unfinished job with no sign of life for this long is re-enqueued

@@ -66,13 +66,23 @@ class OAuthClient(models.Model):
 
 
 class RefreshToken(models.Model):
-    """A single-use Blynk refresh token, issued beside an access token."""
+    """A single-use Blynk refresh token, issued beside an access token.
+
+    One acting for a user keeps the user's password digest of its issue (`credentials`): after a
+    password change it is refused, like the access tokens issued with it.
+    """
 
     client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="refresh_tokens")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     digest = models.CharField(max_length=64, unique=True, editable=False)
+    credentials = models.CharField(
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text="The user's password digest when issued (hashing.user_credentials_digest).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
@@ -82,3 +92,24 @@ class RefreshToken(models.Model):
 
     def __str__(self) -> str:
         return f"refresh token of {self.client} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class ShownOnceSecret(models.Model):
+    """New secrets waiting for the one admin page that shows them (admin_credentials.ShownOnceMixin).
+
+    Sealed with a key derived from the page's ticket, which only the page's URL holds (the row is
+    found by the ticket's digest), so the table never holds a secret readable on its own. Bound
+    to the admin session that made it; deleted when shown, refused after `expires_at` and deleted
+    by the next stash or the `access.prune_shown_once` beat task.
+    """
+
+    ticket_digest = models.CharField(max_length=64, primary_key=True)
+    session_digest = models.CharField(max_length=64)
+    sealed = models.TextField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "secret to show once"
+
+    def __str__(self) -> str:
+        return f"secret to show once (until {self.expires_at:%Y-%m-%d %H:%M:%S})"

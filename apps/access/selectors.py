@@ -5,7 +5,7 @@ from django.utils import timezone
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.selectors import membership_permissions
 
-from .hashing import secret_digest, secret_matches
+from .hashing import secret_digest, secret_matches, user_credentials_match
 from .models import ApiToken, OAuthClient
 from .principal import Principal
 
@@ -37,7 +37,8 @@ def oauth_client_authenticate(*, client_id: str, secret: str, dialect: str) -> O
 
 def principal_for_claims(*, dialect: str, claims: dict) -> Principal | None:
     """The Principal a verified JWT stands for, or None when what it names is gone: the
-    organization deleted, the user deactivated or out of the organization, the client revoked.
+    organization deleted, the user deactivated, out of the organization or with another password
+    than when the token was issued (its `cred` claim), the client revoked.
 
     User-scoped tokens carry the user's role permissions as they are now, not as they were when
     the token was issued, so revoking a role takes effect at once.
@@ -63,7 +64,7 @@ def principal_for_claims(*, dialect: str, claims: dict) -> Principal | None:
             .filter(user_id=claims["user"], user__is_active=True, organization_id=organization_id)
             .first()
         )
-        if membership is None:
+        if membership is None or not user_credentials_match(user=membership.user, digest=claims.get("cred")):
             return None
         user, organization = membership.user, membership.organization
         permissions = frozenset(membership_permissions(user=user, organization=organization))

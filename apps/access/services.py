@@ -1,17 +1,26 @@
 """Issuing and revoking credentials. The plaintext secret is returned once and never stored."""
 
+import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
 from django.contrib.auth import authenticate, get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.exceptions import Invalid
 from apps.tenancy.models import Membership
 
-from .hashing import secret_digest, secret_generate
-from .models import ApiToken, OAuthClient, RefreshToken
+from .hashing import (
+    seal,
+    secret_digest,
+    secret_generate,
+    unseal,
+    user_credentials_digest,
+    user_credentials_match,
+)
+from .models import ApiToken, OAuthClient, RefreshToken, ShownOnceSecret
 from .tokens import jwt_issue
 
 T = TypeVar("T")
@@ -33,10 +42,19 @@ def api_token_issue(*, organization, user, name: str = "") -> Issued[ApiToken]:
     return Issued(token, key)
 
 
-def api_token_revoke(*, token: ApiToken) -> None:
-    if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+def _revoke(credential: ApiToken | OAuthClient) -> bool:
+    """Set `revoked_at` unless it is set; whether this call set it. Revocation is one-way: the
+    database refuses to clear or move it (migration 0004), so a credential never comes back; one
+    conditional UPDATE, so two concurrent revocations keep the first time."""
+    now = timezone.now()
+    revoked = type(credential).objects.filter(pk=credential.pk, revoked_at=None).update(revoked_at=now)
+    credential.revoked_at = now if revoked else type(credential).objects.get(pk=credential.pk).revoked_at
+    return bool(revoked)
+
+
+def api_token_revoke(*, token: ApiToken) -> bool:
+    """Requests with the key are refused from now on, for good; False if it was revoked already."""
+    return _revoke(token)
 
 
 def oauth_client_issue(
@@ -55,8 +73,17 @@ def oauth_client_issue(
     return Issued(client, secret)
 
 
+def oauth_client_revoke(*, client: OAuthClient) -> bool:
+    """The client's secret and every token issued to it stop working, for good (a new client is
+    the way back); False if it was revoked already."""
+    return _revoke(client)
+
+
 def oauth_client_secret_rotate(*, client: OAuthClient) -> Issued[OAuthClient]:
-    """A new secret for an existing client; the old one stops working at once."""
+    """A new secret for a live client; the old one stops working at once. A revoked client's
+    secret is not rotated (Invalid): it could never be used."""
+    if client.revoked_at is not None:
+        raise Invalid(f"The client {client.client_id} is revoked: create a new client instead.")
     secret = secret_generate()
     client.secret_digest = secret_digest(secret)
     client.save(update_fields=["secret_digest"])
@@ -66,7 +93,11 @@ def oauth_client_secret_rotate(*, client: OAuthClient) -> Issued[OAuthClient]:
 def refresh_token_issue(*, client: OAuthClient, user=None, lifetime: timedelta) -> Issued[RefreshToken]:
     secret = secret_generate()
     token = RefreshToken.objects.create(
-        client=client, user=user, digest=secret_digest(secret), expires_at=timezone.now() + lifetime
+        client=client,
+        user=user,
+        digest=secret_digest(secret),
+        credentials="" if user is None else user_credentials_digest(user=user),
+        expires_at=timezone.now() + lifetime,
     )
     return Issued(token, secret)
 
@@ -160,7 +191,8 @@ def oauth_token_refresh(
 ) -> TokenPair | None:
     """A new token pair for a refresh token of `client`, which is used up; None when the refresh
     token is unknown, expired, already used or another client's, or when its user has since been
-    deactivated or left the organization (the refresh token is used up then too).
+    deactivated, left the organization or had their password changed (the refresh token is used
+    up then too).
 
     One transaction: the refresh token is never used up without a new pair being issued.
     """
@@ -170,6 +202,7 @@ def oauth_token_refresh(
     user = token.user
     if user is not None and (
         not user.is_active
+        or not user_credentials_match(user=user, digest=token.credentials)
         or not Membership.objects.filter(user=user, organization_id=client.organization_id).exists()
     ):
         return None
@@ -179,3 +212,51 @@ def oauth_token_refresh(
         access_lifetime_seconds=access_lifetime_seconds,
         refresh_lifetime_seconds=refresh_lifetime_seconds,
     )
+
+
+# A secret whose page is not opened within this long is never shown.
+SHOWN_ONCE_SECONDS = 10 * 60
+
+
+def shown_once_stash(*, session_key: str, payload: dict) -> str:
+    """Keep `payload` (JSON; new secrets and what the page says about them) for one showing to
+    the session `session_key`, for SHOWN_ONCE_SECONDS at most; the ticket that finds it.
+
+    The row holds the payload sealed with a key derived from the ticket, and only digests of the
+    ticket and the session: the database alone never reveals a secret. Expired rows go first.
+    """
+    now = timezone.now()
+    shown_once_prune(now=now)
+    ticket = secret_generate(16)
+    ShownOnceSecret.objects.create(
+        ticket_digest=secret_digest(ticket),
+        session_digest=secret_digest(session_key),
+        sealed=seal(json.dumps(payload).encode(), ticket=ticket),
+        expires_at=now + timedelta(seconds=SHOWN_ONCE_SECONDS),
+    )
+    return ticket
+
+
+def shown_once_pop(*, ticket: str, session_key: str) -> dict | None:
+    """The payload kept under `ticket` for the session `session_key`, deleted as it is read:
+    None once shown, expired, or asked for by another session (which does not use it up).
+
+    Of concurrent requests only the one whose DELETE removed the row gets it: the DELETE's row
+    count is the claim (PostgreSQL's second DELETE waits for the first and then finds nothing;
+    SQLite runs them one after the other).
+    """
+    rows = ShownOnceSecret.objects.filter(
+        ticket_digest=secret_digest(ticket),
+        session_digest=secret_digest(session_key),
+        expires_at__gt=timezone.now(),
+    )
+    entry = rows.first()
+    if entry is None or rows.delete()[0] != 1:
+        return None
+    data = unseal(entry.sealed, ticket=ticket, max_age_seconds=SHOWN_ONCE_SECONDS)
+    return None if data is None else json.loads(data)
+
+
+def shown_once_prune(*, now: datetime | None = None) -> int:
+    """Delete the secrets whose time to be shown is over; how many. Idempotent (a beat task)."""
+    return ShownOnceSecret.objects.filter(expires_at__lte=now or timezone.now()).delete()[0]

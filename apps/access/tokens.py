@@ -2,8 +2,9 @@
 
 The token type claim is the dialect, so a token issued by one dialect fails verification in every
 other (API.md §0). Claims: `org` (organization id), `user` and `client` (ids, when the token acts
-for one). HS256 with the server's key; simplejwt decodes with that one algorithm only, so a token
-signed otherwise (or `alg: none`) is refused.
+for one), and with `user` its password digest `cred` (hashing.user_credentials_digest), so that a
+password change ends the token. HS256 with the server's key; simplejwt decodes with that one
+algorithm only, so a token signed otherwise (or `alg: none`) is refused.
 """
 
 from datetime import timedelta
@@ -11,6 +12,7 @@ from datetime import timedelta
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import Token
 
+from .hashing import user_credentials_digest
 from .models import Dialect
 
 
@@ -28,6 +30,7 @@ def jwt_issue(*, dialect: Dialect, organization, lifetime_seconds: int, user=Non
     token["org"] = organization.pk
     if user is not None:
         token["user"] = user.pk
+        token["cred"] = user_credentials_digest(user=user)
     if client is not None:
         token["client"] = client.pk
     return str(token)

@@ -425,12 +425,16 @@ def _api_token(organization: Organization, user) -> str:
 
 
 def _oauth_client(organization: Organization, dialect: str, client_id: str, name: str):
-    """The demo client `client_id` with a new secret (the old one stops working)."""
+    """The demo client `client_id` with a new secret (the old one stops working). A revoked one
+    stays revoked (revocation is one-way): it is replaced by a new client with the same id."""
     client = OAuthClient.objects.filter(client_id=client_id).first()
+    if client is not None and client.organization_id != organization.pk:
+        raise Invalid(f"the client id {client_id!r} belongs to another organization", field="client_id")
+    if client is not None and client.revoked_at is not None:
+        client.delete()
+        client = None
     if client is None:
         return oauth_client_issue(organization=organization, dialect=dialect, name=name, client_id=client_id)
-    if client.organization_id != organization.pk:
-        raise Invalid(f"the client id {client_id!r} belongs to another organization", field="client_id")
-    OAuthClient.objects.filter(pk=client.pk).update(dialect=dialect, name=name, revoked_at=None)
+    OAuthClient.objects.filter(pk=client.pk).update(dialect=dialect, name=name)
     client.refresh_from_db()
     return oauth_client_secret_rotate(client=client)

@@ -9,7 +9,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from apps.access.models import ApiToken, OAuthClient
-from apps.access.selectors import api_token_for_key, oauth_client_authenticate
+from apps.access.selectors import api_token_for_key, oauth_client_authenticate, principal_for_claims
+from apps.access.services import oauth_client_revoke
+from apps.access.tokens import jwt_claims, jwt_issue
 from apps.inventory.models import DataStream, Device, Load, Partition, Point, Product, Signal
 from apps.tenancy.models import Membership, Organization
 from apps.timeseries.models import Series
@@ -186,6 +188,30 @@ def test_seed_demo_again_creates_nothing_and_issues_new_credentials():
     assert second["iotorq"]["variable_ids"] == first["iotorq"]["variable_ids"]
     assert second["buildingx"]["partition_id"] == first["buildingx"]["partition_id"]
     assert second["buildingx"]["point_id"] == first["buildingx"]["point_id"]
+
+
+def test_seed_demo_replaces_a_revoked_demo_client_instead_of_bringing_it_back():
+    """Revocation is one-way: a revoked demo client's tokens stay refused; the seed makes a new
+    client under the same client id."""
+    first = seed()
+    claims = {}
+    for client in OAuthClient.objects.all():
+        token = jwt_issue(
+            dialect=client.dialect, organization=client.organization, client=client, lifetime_seconds=600
+        )
+        claims[client.dialect] = jwt_claims(dialect=client.dialect, token=token)
+        oauth_client_revoke(client=client)
+
+    second = seed()
+
+    for dialect in ("blynk", "buildingx"):
+        client_id = second[dialect]["client_id"]
+        assert client_id == first[dialect]["client_id"]
+        assert principal_for_claims(dialect=dialect, claims=claims[dialect]) is None
+        assert oauth_client_authenticate(
+            client_id=client_id, secret=second[dialect]["client_secret"], dialect=dialect
+        )
+    assert not OAuthClient.objects.exclude(revoked_at=None).exists()
 
 
 def test_seed_demo_writes_a_day_of_one_minute_samples_on_every_demo_series():
