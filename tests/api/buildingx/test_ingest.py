@@ -12,6 +12,7 @@ from apps.inventory.models import Point
 from apps.tenancy.models import Organization
 from apps.timeseries.models import Series
 from tests.factories import PartitionFactory, PointFactory
+from tests.timeseries.helpers import store_snapshot
 
 from .conftest import JSONAPI, ms, point_value, post_values, stored, values_path
 
@@ -208,6 +209,38 @@ def test_an_unparsable_timestamp_is_400_pointing_at_it(api, path, creds, timesta
         ]
     }
     assert stored(creds, *DAY_2022) == []
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "9999-12-31T23:59:59.999-23:59",  # the issue's: 10000-01-01T23:58:59.999Z
+        "0001-01-01T00:00:00+23:59",  # 0000-12-31T00:01:00Z
+        "9999-12-31T23:59:59.999-00:01",
+        "0001-01-01T00:00:00.000+00:01",
+    ],
+)
+def test_a_timestamp_whose_instant_is_outside_years_1_to_9999_is_400_and_stores_nothing(
+    api, path, creds, timestamp
+):
+    before = store_snapshot()
+    document = {"data": [point_value("2022-07-11T00:00:00Z"), point_value(timestamp)]}
+
+    response = post_values(api, path, document)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [
+            error(
+                400,
+                "invalid-timestamp",
+                "Invalid timestamp",
+                "'timestamp' must lie within 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z.",
+                pointer="/data/1/attributes/timestamp",
+            )
+        ]
+    }
+    assert store_snapshot() == before
 
 
 @pytest.mark.parametrize(
