@@ -126,7 +126,8 @@ class OrganizationOwnedForm(forms.ModelForm):
     Once the instance has its organization (a change page, or `default_organization_id` set by
     the admin for a user of one organization), the choices of related objects are those of that
     organization. The organization is not a form field then, which would make Django skip every
-    constraint that includes it, such as (organization, uid); it is validated anyway.
+    constraint that includes it, such as (organization, uid); it is validated anyway. JSON fields
+    may not hold a NUL character (see apps.core.text).
     """
 
     default_organization_id: int | None = None

@@ -20,8 +20,7 @@ from rest_framework.test import APIClient
 
 from apps.access.models import RefreshToken
 from apps.imports.models import ImportJob
-from apps.inventory.models import DataStream, Device, ValueType
-from tests.factories import DataStreamFactory
+from apps.inventory.models import DataStream
 from tests.timeseries.helpers import store_snapshot
 
 NUL = "\x00"
@@ -43,19 +42,6 @@ def world() -> list:
 
 def basic(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-
-
-@pytest.fixture
-def text_stream(demo):
-    """A string datastream (v3) on the demo's device 101."""
-    return DataStreamFactory(
-        device=Device.objects.get(organization__slug="demo", uid=101),
-        stream_id=3,
-        pin="v3",
-        label="Status",
-        value_type=ValueType.STRING,
-        series=None,
-    )
 
 
 @pytest.fixture

@@ -334,18 +334,6 @@ def test_an_import_into_an_unknown_device_or_datastream_is_404(api):
     assert stream.json() == {"error": {"message": "Data stream with identifier 9 is not found!"}}
 
 
-@pytest.fixture
-def text_stream(demo):
-    return DataStreamFactory(
-        device=Device.objects.get(organization__slug="demo", uid=101),
-        stream_id=3,
-        pin="v3",
-        label="Status",
-        value_type=ValueType.STRING,
-        series=None,
-    )
-
-
 MESSAGE_STRING = (
     "Data stream 3 is a string datastream: history is kept for numeric datastreams "
     "(integer, double, enum) only."
