@@ -177,8 +177,9 @@ def _validated(batch: SampleBatch) -> _Rows:
 
 
 def ts_outside_range(ts: np.ndarray) -> np.ndarray:
-    """Positions of the epoch-ms timestamps outside [MIN_TS_MS, MAX_TS_MS], ascending: the one
-    range check of every parser that hands timestamps to the store (and of the store itself)."""
+    """Positions of the epoch-ms timestamps outside [MIN_TS_MS, MAX_TS_MS], ascending: the range
+    check of whole arrays (the store's own, the Blynk history import's); parsers that read one
+    timestamp at a time compare with the two constants."""
     return np.flatnonzero((ts < MIN_TS_MS) | (ts > MAX_TS_MS))
 
 
