@@ -2,6 +2,7 @@
 
 from django.utils import timezone
 
+from apps.core.text import NUL
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.selectors import membership_permissions
 
@@ -23,7 +24,10 @@ def api_token_for_key(*, key: str) -> ApiToken | None:
 
 
 def oauth_client_authenticate(*, client_id: str, secret: str, dialect: str) -> OAuthClient | None:
-    """The live client of `dialect` whose id and secret match, else None."""
+    """The live client of `dialect` whose id and secret match, else None. An id holding a NUL
+    matches none (and is not looked up: PostgreSQL refuses the query, see apps.core.text)."""
+    if NUL in client_id:
+        return None
     client = (
         OAuthClient.objects.select_related("organization")
         .filter(client_id=client_id, dialect=dialect, revoked_at=None)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.exceptions import Invalid
+from apps.core.text import NUL
 from apps.tenancy.models import Membership
 
 from .hashing import (
@@ -124,8 +125,12 @@ def password_login(*, username: str, password: str, permission: str):
     """The (user, organization) for a username and password whose user holds `permission`
     (a role permission codename) in an organization; None otherwise.
 
-    A user holding it in several organizations logs in to the one they joined first.
+    A user holding it in several organizations logs in to the one they joined first. A username
+    holding a NUL names nobody (and is not looked up: PostgreSQL refuses the query, see
+    apps.core.text).
     """
+    if NUL in username:
+        return None
     user = authenticate(username=username, password=password)
     if user is None:
         return None
@@ -144,8 +149,12 @@ def organization_user_login(*, organization, username: str, password: str):
 
     For OAuth clients that log users in (Blynk's user_credentials grant): the client belongs to
     one organization, so only that organization's members can log in through it. A wrong name
-    costs one password hash too, so timing does not tell which names exist.
+    costs one password hash too, so timing does not tell which names exist. A name holding a NUL
+    names nobody (no name can hold one, so its timing tells nothing) and is not looked up:
+    PostgreSQL refuses the query (apps.core.text).
     """
+    if NUL in username:
+        return None
     user_model = get_user_model()
     members = user_model.objects.filter(memberships__organization=organization, is_active=True)
     user = (

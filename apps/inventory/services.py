@@ -25,8 +25,9 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from apps.core.exceptions import Invalid, QuotaExceeded
+from apps.core.text import NUL
 from apps.timeseries.models import Series, ms_to_datetime
-from apps.timeseries.store import Policy, SampleBatch, write
+from apps.timeseries.store import TS_RANGE_TEXT, Policy, SampleBatch, ts_outside_range, write
 
 from .models import NUMERIC_VALUE_TYPES, DataStream, Device, DeviceImportDay, Product, ValueType
 from .selectors import MAX_UID
@@ -70,11 +71,13 @@ def _fitted(datastream: DataStream, value: Any) -> Any:
     """`value` as it is stored for `datastream`'s type; _Mismatch when it does not fit.
 
     Numbers are stored as given (an integer stays one); a location is `[lon, lat]` with
-    longitude in [-180, 180] and latitude in [-90, 90].
+    longitude in [-180, 180] and latitude in [-90, 90]; a string holds no NUL.
     """
     if datastream.value_type == ValueType.STRING:
         if not isinstance(value, str):
             raise _Mismatch("a string")
+        if NUL in value:  # the value is kept as jsonb, which cannot hold one (apps.core.text)
+            raise _Mismatch("a string without the NUL character (U+0000)")
         return value
     if datastream.value_type == ValueType.LOCATION:
         if not isinstance(value, list | tuple) or len(value) != 2:
@@ -211,6 +214,8 @@ def datastream_property_set(*, datastream: DataStream, name: str, value: str) ->
         raise Invalid("'value' must be a string.", field="value")
     if len(value) > PROPERTY_VALUE_MAX_LENGTH:
         raise Invalid(f"'value' must be at most {PROPERTY_VALUE_MAX_LENGTH} characters.", field="value")
+    if NUL in value:  # properties are kept as jsonb, which cannot hold one (apps.core.text)
+        raise Invalid("'value' may not contain the NUL character (U+0000).", field="value")
     stored = _property_value(name, value)
     with transaction.atomic(durable=True):
         locked = DataStream.objects.select_for_update().get(pk=datastream.pk)
@@ -438,12 +443,13 @@ def datastream_history_import(
 ) -> HistoryImportResult:
     """Import history points (epoch ms, value) into a numeric datastream, all or nothing.
 
-    A point more than BLYNK_IMPORT_WINDOW_DAYS (30) days before `at_ms` (default now) refuses
-    the request (Invalid naming the first such index); one more than that many days after it is
-    skipped silently. The points kept count against the device's daily import quota
-    (QuotaExceeded, nothing stored, nothing counted) and are written with one store write under
-    the overwrite policy: a stored value at the same millisecond is replaced, and within the
-    request the last occurrence of a timestamp wins. The checks are vectorised: 10,000 points
+    A timestamp outside the store's range, or more than BLYNK_IMPORT_WINDOW_DAYS (30) days before
+    `at_ms` (default now), refuses the request (Invalid naming the first such index); one more
+    than that many days after `at_ms`, but within the range, is skipped silently. The points
+    kept count against the device's daily import quota (QuotaExceeded, nothing stored, nothing
+    counted) and are written with one store write under the overwrite policy: a stored value at
+    the same millisecond is replaced, and within the request the last occurrence of a timestamp
+    wins. The checks are vectorised: 10,000 points
     cost a few numpy operations, not a loop.
     """
     datastream_require_history(datastream=datastream)
@@ -456,6 +462,10 @@ def datastream_history_import(
     if len(not_finite):
         index = int(not_finite[0])
         raise Invalid(f"The value at index {index} is not a finite number.", field="value", index=index)
+    outside = ts_outside_range(stamps)
+    if len(outside):
+        index = int(outside[0])
+        raise Invalid(f"The timestamp at index {index} is outside {TS_RANGE_TEXT}.", field="ts", index=index)
     window_ms = settings.BLYNK_IMPORT_WINDOW_DAYS * DAY_MS
     too_old = np.flatnonzero(stamps < at_ms - window_ms)
     if len(too_old):

@@ -35,6 +35,8 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import NoReverseMatch, reverse
 from django.utils.text import Truncator
 
+from apps.core.text import holds_nul
+
 from .backends import organization_id_of, organizations_permitting
 from .models import Membership, Organization
 
@@ -124,7 +126,8 @@ class OrganizationOwnedForm(forms.ModelForm):
     Once the instance has its organization (a change page, or `default_organization_id` set by
     the admin for a user of one organization), the choices of related objects are those of that
     organization. The organization is not a form field then, which would make Django skip every
-    constraint that includes it, such as (organization, uid); it is validated anyway.
+    constraint that includes it, such as (organization, uid); it is validated anyway. JSON fields
+    may not hold a NUL character (see apps.core.text).
     """
 
     default_organization_id: int | None = None
@@ -151,6 +154,11 @@ class OrganizationOwnedForm(forms.ModelForm):
 
     def clean(self):
         cleaned_data = super().clean()
+        for name, field in self.fields.items():
+            # Form CharFields refuse a NUL themselves; JSON text may still hold "\u0000", which
+            # jsonb cannot store (a 500 on PostgreSQL, see apps.core.text).
+            if isinstance(field, forms.JSONField) and holds_nul(cleaned_data.get(name)):
+                self.add_error(name, "This may not contain the NUL character (U+0000).")
         organization_id = self._organization_id()
         if organization_id is None:
             return cleaned_data

@@ -20,6 +20,7 @@ from apps.core.exceptions import Invalid
 
 from .models import Sample
 from .query import local_day_edges, local_month_edges, rollups, rollups_by_edges, samples_page
+from .store import MAX_TS_MS, MIN_TS_MS
 
 SECOND_MS = 1_000
 MINUTE_MS = 60 * SECOND_MS
@@ -47,9 +48,6 @@ PERIOD_LADDER_MS = (
     7 * DAY_MS,
 )
 DEFAULT_RANGE_MS = DAY_MS
-# Epoch ms of 0001-01-01 and 9999-12-31T23:59:59.999Z: what datetime can show, far inside int8.
-MIN_MS = -62_135_596_800_000
-MAX_MS = 253_402_300_799_999
 
 _INTEGER = re.compile(r"-?\d{1,16}")
 
@@ -153,7 +151,7 @@ def _parse_time(value: str, *, field: str, tz: ZoneInfo) -> int:
             ms = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
         except OverflowError:
             raise Invalid(f"{field} is out of range", field=field) from None
-    if not MIN_MS <= ms <= MAX_MS:
+    if not MIN_TS_MS <= ms <= MAX_TS_MS:
         raise Invalid(f"{field} is out of range", field=field)
     return ms
 
@@ -170,7 +168,7 @@ def chart_range(params: Mapping[str, str], *, tz: str, now_ms: int) -> tuple[int
     if params.get("start"):
         start_ms = _parse_time(params["start"], field="start", tz=zone)
     else:
-        start_ms = max(end_ms - DEFAULT_RANGE_MS, MIN_MS)
+        start_ms = max(end_ms - DEFAULT_RANGE_MS, MIN_TS_MS)
     if start_ms >= end_ms:
         raise Invalid("start must be before end", field="start")
     return start_ms, end_ms

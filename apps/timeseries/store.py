@@ -32,6 +32,13 @@ SMALL_BATCH = 2_000
 # SQLite: rows per INSERT ... VALUES statement; 4 parameters a row stays below its limit.
 VALUES_CHUNK = 1_000
 
+# The instants the store keeps, in epoch ms: 0001-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z,
+# what Python's datetime (and RFC 3339's four-digit year) can show, so that every reader can render
+# every stored sample. Every write path refuses what lies outside, and so does `write` itself.
+MIN_TS_MS = -62_135_596_800_000
+MAX_TS_MS = 253_402_300_799_999
+TS_RANGE_TEXT = "0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z"
+
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" * 2
 _COPY_TRAILER = b"\xff\xff"
 
@@ -149,6 +156,9 @@ def _validated(batch: SampleBatch) -> _Rows:
     bad = np.flatnonzero(~np.isfinite(values))
     if len(bad):
         raise Invalid("value is not a finite number", field="value", index=int(bad[0]))
+    bad = ts_outside_range(ts)
+    if len(bad):
+        raise Invalid(f"timestamp is outside {TS_RANGE_TEXT}", field="ts", index=int(bad[0]))
     if batch.qualities is None:
         quality_null = np.ones(n, dtype=bool)
         qualities = np.zeros(n, dtype=np.int16)
@@ -164,6 +174,13 @@ def _validated(batch: SampleBatch) -> _Rows:
             raise Invalid("quality is out of range (a 16-bit integer)", field="quality", index=int(bad[0]))
         qualities = wide.astype(np.int16)
     return _Rows(series_ids, ts, values, qualities, quality_null, np.arange(n, dtype=np.int64))
+
+
+def ts_outside_range(ts: np.ndarray) -> np.ndarray:
+    """Positions of the epoch-ms timestamps outside [MIN_TS_MS, MAX_TS_MS], ascending: the range
+    check of whole arrays (the store's own, the Blynk history import's); parsers that read one
+    timestamp at a time compare with the two constants."""
+    return np.flatnonzero((ts < MIN_TS_MS) | (ts > MAX_TS_MS))
 
 
 def _unique_positions(series_ids: np.ndarray, ts: np.ndarray, *, keep_first: bool) -> np.ndarray | None:

@@ -137,6 +137,25 @@ def test_write_rejects_a_quality_outside_16_bits(series):
     assert sample_count() == 0
 
 
+@pytest.mark.parametrize("bad", [store.MIN_TS_MS - 1, store.MAX_TS_MS + 1, -(2**63), 2**63 - 1])
+def test_write_rejects_a_timestamp_outside_years_1_to_9999_and_stores_nothing(series, bad):
+    with pytest.raises(Invalid) as excinfo:
+        write(batch_of(series, [T0, bad], [1, 2]), Policy.OVERWRITE)
+
+    assert (excinfo.value.field, excinfo.value.index) == ("ts", 1)
+    assert excinfo.value.message == "timestamp is outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z"
+    assert sample_count() == 0
+    series.refresh_from_db()
+    assert series.last_ts is None
+
+
+def test_write_accepts_the_first_and_the_last_instant_of_the_range(series):
+    # 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z
+    write(batch_of(series, [-62_135_596_800_000, 253_402_300_799_999], [1, 2]), Policy.KEEP)
+
+    assert stored(series) == [(-62_135_596_800_000, 1.0, None), (253_402_300_799_999, 2.0, None)]
+
+
 def test_an_empty_batch_writes_nothing(series):
     assert write(SampleBatch([], [], []), Policy.KEEP) == store.WriteResult(written=0, dropped=[])
 

@@ -10,6 +10,7 @@ from rest_framework.parsers import BaseParser
 
 from apps.api.common.params import int_param
 from apps.core.exceptions import Invalid
+from apps.core.text import NUL
 
 INT32_MAX = 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -77,14 +78,23 @@ def query_int(
     return int_param(params, name, default=default, **limits)
 
 
+def query_text(params, name: str) -> str | None:
+    """A text query parameter (`pin`); None when absent. A NUL in it is a 400: it names nothing,
+    and PostgreSQL could not even look it up (apps.core.text)."""
+    value = params.get(name)
+    if value is not None and NUL in value:
+        raise Invalid(f"'{name}' may not contain the NUL character (U+0000).", field=name)
+    return value
+
+
 def import_points(items: list) -> tuple[list[int], list[float]]:
     """The (ts, value) pairs of a history import, checked in one pass of plain Python (a DRF
     field per element would cost a hundred times more for 10,000 points).
 
     `ts` is epoch milliseconds as a JSON integer or a string of digits (the vendor types it as
     a string); `value` a JSON number (not a boolean, not a numeric string). Timestamps beyond the
-    64-bit range are clamped to it: they are as far in the past or future as anything the
-    window rules refuse or skip, and clamping keeps the arrays 64-bit.
+    64-bit range are clamped to it, which keeps the arrays 64-bit: they lie outside the store's
+    range either way, which the import refuses.
     """
     stamps: list[int] = []
     values: list[float] = []

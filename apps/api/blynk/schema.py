@@ -125,7 +125,10 @@ class BlynkBatchUpdateResultSerializer(serializers.Serializer):
 
 class BlynkImportValueSerializer(serializers.Serializer):
     value = serializers.FloatField()
-    ts = serializers.CharField(help_text="Epoch ms: a JSON integer or a string of digits.")
+    ts = serializers.CharField(
+        help_text="Epoch ms: a JSON integer or a string of digits, within 0001-01-01T00:00:00Z to "
+        "9999-12-31T23:59:59.999Z."
+    )
 
 
 class BlynkImportSerializer(serializers.Serializer):

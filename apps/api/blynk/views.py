@@ -18,7 +18,16 @@ from apps.timeseries.selectors import samples_total
 from . import render, schema
 from .authentication import BlynkAuthentication
 from .errors import DATASTREAM_NOT_FOUND, DEVICE_NOT_FOUND, exception_handler
-from .parsing import INT32_MAX, OrjsonParser, body_field, body_id, body_object, import_points, query_int
+from .parsing import (
+    INT32_MAX,
+    OrjsonParser,
+    body_field,
+    body_id,
+    body_object,
+    import_points,
+    query_int,
+    query_text,
+)
 from .permissions import ORG_DEVICE_DATA_IMPORT, ORG_DEVICES_CONTROL, device_owner_scope
 
 BODY_LIMIT = 4 * 1024 * 1024
@@ -117,7 +126,7 @@ class HistoryView(BlynkView):
         params = request.query_params
         uid = query_int(params, "deviceId", required=True)
         stream_id = query_int(params, "dataStreamId", minimum=0, maximum=INT32_MAX)
-        pin = params.get("pin")
+        pin = query_text(params, "pin")
         if stream_id is None and not pin:
             raise Invalid("'dataStreamId' or 'pin' is required.", field="dataStreamId")
         start = query_int(params, "from", required=True)

@@ -23,6 +23,7 @@ from django.http import QueryDict
 from rest_framework.exceptions import UnsupportedMediaType
 
 from apps.api.common.params import int_param
+from apps.timeseries.store import MAX_TS_MS, MIN_TS_MS, TS_RANGE_TEXT
 
 from .errors import DocumentRejected, MemberInvalid, OAuthError
 from .jsonapi import MEDIA_TYPE
@@ -76,8 +77,8 @@ class PointValues:
 
 @dataclass(frozen=True)
 class ValuesQuery:
-    start_ms: int | None
-    end_ms: int | None
+    start_ms: int
+    end_ms: int
     after_ts: int | None
     limit: int
 
@@ -203,6 +204,12 @@ def _point_value(item: Any, pointer: str, errors: list) -> tuple[int, float, int
                 "'timestamp' must be an RFC 3339 date-time, e.g. 2022-07-11T11:11:30.333Z.",
                 f"{pointer}/timestamp",
             )
+        elif not MIN_TS_MS <= ts <= MAX_TS_MS:
+            # Years 0001 and 9999 with an offset reach past the range: the instant counts.
+            error(
+                "invalid-timestamp", f"'timestamp' must lie within {TS_RANGE_TEXT}.", f"{pointer}/timestamp"
+            )
+            ts = None
 
     raw_value = attributes.get("value", _MISSING)
     value = None
@@ -245,11 +252,15 @@ def overwrite_param(params: QueryDict) -> bool:
 
 
 def values_query(params: QueryDict) -> ValuesQuery:
-    """The read extension's filter and paging parameters."""
+    """The read extension's filter and paging parameters. The time bounds are always set, within
+    the store's range: a sample outside it (stored before writes were held to it) has no RFC
+    3339 timestamp to show and is left out of every page."""
     for name in params:
         if REFUSED_PARAMETERS.fullmatch(name) and name not in READ_PARAMETERS:
             raise MemberInvalid("unsupported-parameter", f"'{name}' is not supported.", parameter=name)
     start_ms, end_ms = _time_param(params, FILTER_GTE), _time_param(params, FILTER_LT)
+    start_ms = MIN_TS_MS if start_ms is None else max(start_ms, MIN_TS_MS)
+    end_ms = MAX_TS_MS + 1 if end_ms is None else min(end_ms, MAX_TS_MS + 1)
     # An Invalid naming the parameter, which errors.py reports as `source.parameter`.
     limit = int_param(params, PAGE_LIMIT, default=DEFAULT_PAGE_LIMIT, minimum=1, maximum=MAX_PAGE_LIMIT)
     raw_cursor = params.get(PAGE_CURSOR)

@@ -55,7 +55,8 @@ class BuildingXOAuthErrorSerializer(serializers.Serializer):
 class BuildingXPointValueAttributesSerializer(serializers.Serializer):
     timestamp = serializers.CharField(
         help_text="RFC 3339 date-time; without an offset it is read as UTC. Kept to the millisecond "
-        "(further digits are cut). Responses give UTC with three fraction digits."
+        "(further digits are cut); the instant must lie within 0001-01-01T00:00:00Z to "
+        "9999-12-31T23:59:59.999Z. Responses give UTC with three fraction digits."
     )
     value = serializers.CharField(
         help_text='A number as a string, e.g. "12.66" (a JSON number is accepted too). No NaN or infinities.'

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from django.http import Http404
 from rest_framework import exceptions as drf
 
@@ -15,6 +15,7 @@ from apps.core import exceptions as ems
 logger = logging.getLogger(__name__)
 
 DATABASE_RETRY_AFTER = "5"
+DATA_ERROR_MESSAGE = "The request holds a value the database cannot take."
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,12 @@ def problem_for(exc: Exception) -> Problem | None:
             return Problem(404, "Not found.")
         case DjangoPermissionDenied():
             return Problem(403, "Permission denied.")
+        case DataError():
+            # SQLSTATE class 22: the database refused a value (a NUL in text, a number out of
+            # range), not its service. A client's mistake that got past validation: a 400, and a
+            # warning to add the missing check, not an outage.
+            logger.warning("database refused a value: %s", exc)
+            return Problem(400, DATA_ERROR_MESSAGE)
         case DatabaseError():
             logger.exception("database unavailable")
             return Problem(

@@ -1,6 +1,7 @@
 """The EMS gateway dialect in the OpenAPI schema: request and response shapes, parameters and the
 Bearer scheme. Only documentation; the views render with render.py."""
 
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
@@ -25,9 +26,18 @@ class VersionSerializer(serializers.Serializer):
     api_ver = serializers.IntegerField()
 
 
+class CredentialField(serializers.CharField):
+    """A credential: a NUL in it is not refused as a malformed request (400) but left to the
+    login, where it names nobody, so it is answered, and counted, as a wrong credential (401)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+
+
 class LoginSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=1024, trim_whitespace=False)
+    username = CredentialField(max_length=150)
+    password = CredentialField(max_length=1024, trim_whitespace=False)
 
 
 class TokenSerializer(serializers.Serializer):

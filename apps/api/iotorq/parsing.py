@@ -23,15 +23,17 @@ from rest_framework.exceptions import UnsupportedMediaType
 
 from apps.api.common.errors import PayloadTooLarge
 from apps.core.exceptions import Invalid
+from apps.core.text import NUL
 from apps.imports.services import ImportPoints, ImportRejected, VariableRef
+from apps.timeseries.store import MAX_TS_MS
 
 BODY_LIMIT = 2_097_152
 MAX_ERRORS = 100
-MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 MAX_METER_CODE = 100  # Series.meter_code
 MAX_SERIES_ID = 2**63 - 1
 TIME_UNITS = {"s": 1000, "ms": 1}
 ID_TYPES = ("meter_code", "pk")
+NUL_IN_METER_CODE = "A meter code may not contain the NUL character (U+0000)."
 _MISSING = object()
 
 
@@ -148,6 +150,9 @@ def _variable(item: dict, index: int, errors: list[Invalid]) -> VariableRef | No
                 )
             )
             return None
+        if NUL in code:  # see apps.core.text
+            errors.append(Invalid(NUL_IN_METER_CODE, field="id_value", index=index))
+            return None
         return VariableRef(meter_code=code)
     if id_type == "pk":
         pk = id_value
@@ -216,7 +221,7 @@ def _timestamps(
     if not types <= {int, float}:
         _report_non_numbers(flat, "series.datetime", starts, indices, errors)
         return np.empty(0, dtype=np.int64)
-    limit = MAX_MS // scale  # per point: the largest timestamp in its unit
+    limit = MAX_TS_MS // scale  # per point: the largest timestamp in its unit
     if float not in types:
         try:
             raw = np.asarray(flat, dtype=np.int64)
@@ -235,7 +240,7 @@ def _timestamps(
         return np.empty(0, dtype=np.int64)
     ms = _exact_ms(x, scale)
     # Snapping may lift the very last fraction of 9999-12-31 by a millisecond.
-    bad = np.flatnonzero(ms > MAX_MS)
+    bad = np.flatnonzero(ms > MAX_TS_MS)
     _report(bad, "series.datetime", _OUT_OF_RANGE, starts, indices, errors)
     return ms
 

@@ -11,7 +11,9 @@ from apps.inventory.models import DataStream, Device, DeviceImportDay, ValueType
 from apps.tenancy.models import Organization
 from apps.timeseries import query
 from apps.timeseries.services import samples_delete
+from apps.timeseries.store import MAX_TS_MS, MIN_TS_MS
 from tests.factories import DataStreamFactory
+from tests.timeseries.helpers import BEFORE_THE_START_MS, PAST_THE_END_MS, store_snapshot, store_unchecked
 
 from .conftest import DAY_MS, NOW_MS, device_stream, history
 
@@ -147,7 +149,7 @@ def test_timestamps_more_than_thirty_days_ahead_are_skipped_silently(clock, api)
         {"value": 1, "ts": EARLY},
         {"value": 2, "ts": NOW_MS + WINDOW_MS},
         {"value": 3, "ts": NOW_MS + WINDOW_MS + 1},
-        {"value": 4, "ts": "99999999999999999999999"},
+        {"value": 4, "ts": str(MAX_TS_MS)},
     ]
 
     response = api.post(IMPORT, {"deviceId": 101, "dataStreamId": 1, "values": values}, format="json")
@@ -156,6 +158,33 @@ def test_timestamps_more_than_thirty_days_ahead_are_skipped_silently(clock, api)
     assert stored(end=EARLY) == [(EARLY, 1.0)]
     assert stored(start=NOW_MS + 1, end=2**62) == [(NOW_MS + WINDOW_MS, 2.0)]
     assert quota_used() == 2
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [
+        MAX_TS_MS + 1,  # 10000-01-01T00:00:00Z
+        str(MAX_TS_MS + 1),
+        "99999999999999999999999",
+        2**63 - 1,
+        MIN_TS_MS - 1,
+        -(2**63),
+    ],
+)
+def test_a_timestamp_outside_years_1_to_9999_refuses_the_request_naming_it(clock, api, ts):
+    before = store_snapshot()
+    values = [{"value": 1, "ts": EARLY}, {"value": 2, "ts": NOW_MS + WINDOW_MS + 1}, {"value": 3, "ts": ts}]
+
+    response = api.post(IMPORT, {"deviceId": 101, "dataStreamId": 1, "values": values}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": {
+            "message": "The timestamp at index 2 is outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z."
+        }
+    }
+    assert store_snapshot() == before
+    assert quota_used() == 0
 
 
 def test_an_import_overwrites_stored_values_and_the_last_duplicate_wins(clock, api):
@@ -305,18 +334,6 @@ def test_an_import_into_an_unknown_device_or_datastream_is_404(api):
     assert stream.json() == {"error": {"message": "Data stream with identifier 9 is not found!"}}
 
 
-@pytest.fixture
-def text_stream(demo):
-    return DataStreamFactory(
-        device=Device.objects.get(organization__slug="demo", uid=101),
-        stream_id=3,
-        pin="v3",
-        label="Status",
-        value_type=ValueType.STRING,
-        series=None,
-    )
-
-
 MESSAGE_STRING = (
     "Data stream 3 is a string datastream: history is kept for numeric datastreams "
     "(integer, double, enum) only."
@@ -448,6 +465,27 @@ def test_integer_datastreams_read_back_whole_numbers(clock, api):
 
     assert [c["value"] for c in content] == [3, 2.5]
     assert isinstance(content[0]["value"], int)
+
+
+def test_samples_stored_outside_years_1_to_9999_read_back_as_the_integers_they_are(clock, api):
+    # Given samples no write accepts any more, as older rows or a hand-written insert may hold
+    # them: Blynk's epoch milliseconds show any stored instant exactly, so they are shown.
+    ds = DataStreamFactory(
+        device=Device.objects.get(organization__slug="demo", uid=101), stream_id=8, pin="v8"
+    )
+    store_unchecked(ds.series_id, [(BEFORE_THE_START_MS, 1.0), (EARLY, 2.0), (PAST_THE_END_MS, 3.0)])
+
+    response = read(api, dataStreamId=8, **{"from": -(10**17), "to": 10**17})
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "totalElements": 3,
+        "content": [
+            {"createdAt": BEFORE_THE_START_MS, "value": 1.0},
+            {"createdAt": EARLY, "value": 2.0},
+            {"createdAt": PAST_THE_END_MS, "value": 3.0},
+        ],
+    }
 
 
 @pytest.mark.parametrize(

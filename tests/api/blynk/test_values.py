@@ -6,6 +6,7 @@ import pytest
 from apps.inventory.models import DataStream, Device, ValueType
 from apps.tenancy.models import Organization
 from tests.factories import DataStreamFactory, DeviceFactory
+from tests.timeseries.helpers import PAST_THE_END_MS, store_unchecked
 
 from .conftest import NOW_MS, device_stream, history
 
@@ -98,6 +99,17 @@ def test_a_value_another_dialect_wrote_to_the_shared_series_is_the_current_value
 
     assert body[0]["value"] == 250.5
     assert body[0]["updatedAt"] == NOW_MS + 1_000
+
+
+def test_a_latest_sample_stored_outside_years_1_to_9999_is_shown_as_the_integer_it_is(api):
+    # As older rows or a hand-written insert may leave it: epoch milliseconds show it exactly.
+    ds = device_stream("demo", 1, 1)
+    store_unchecked(ds.series_id, [(PAST_THE_END_MS, 3.0)])
+
+    response = api.get(V2, {"deviceId": 1, "dataStreamIds": "1"})
+
+    assert response.status_code == 200
+    assert (response.json()[0]["value"], response.json()[0]["updatedAt"]) == (3.0, PAST_THE_END_MS)
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from apps.inventory.models import Point
 from apps.tenancy.models import Organization
 from apps.timeseries.models import Series
 from tests.factories import PartitionFactory, PointFactory
+from tests.timeseries.helpers import store_snapshot
 
 from .conftest import JSONAPI, ms, point_value, post_values, stored, values_path
 
@@ -167,29 +168,45 @@ def test_timestamps_are_read_as_rfc_3339_without_offset_as_utc_kept_to_the_milli
     assert [ts for ts, _, _ in stored(creds, *DAY_2022)] == [ms(expected)]
 
 
+RFC_3339 = "'timestamp' must be an RFC 3339 date-time, e.g. 2022-07-11T11:11:30.333Z."
+OUT_OF_RANGE = "'timestamp' must lie within 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z."
+
+
 @pytest.mark.parametrize(
-    "timestamp",
+    ("timestamp", "detail"),
     [
-        "2022-07-11",
-        "11:11:30",
-        "yesterday",
-        "",
-        "2022-02-30T00:00:00Z",
-        "2022-07-11T24:00:00Z",
-        "2022-07-11T11:60:00Z",
-        "2022-07-11T11:11:60Z",
-        "2022-07-11T11:11:30.Z",
-        "2022-07-11T11:11:30+2:00",
-        "2022-07-11T11:11:30+24:00",
-        "2022-07-11T11:11Z",
-        "20220711T111130Z",
-        "0000-01-01T00:00:00Z",
-        "\uff12\uff10\uff12\uff12-07-11T11:11:30Z",  # full-width digits
-        1657537890333,
-        None,
+        *(
+            (timestamp, RFC_3339)
+            for timestamp in (
+                "2022-07-11",
+                "11:11:30",
+                "yesterday",
+                "",
+                "2022-02-30T00:00:00Z",
+                "2022-07-11T24:00:00Z",
+                "2022-07-11T11:60:00Z",
+                "2022-07-11T11:11:60Z",
+                "2022-07-11T11:11:30.Z",
+                "2022-07-11T11:11:30+2:00",
+                "2022-07-11T11:11:30+24:00",
+                "2022-07-11T11:11Z",
+                "20220711T111130Z",
+                "0000-01-01T00:00:00Z",
+                "\uff12\uff10\uff12\uff12-07-11T11:11:30Z",  # full-width digits
+                1657537890333,
+                None,
+            )
+        ),
+        # Dates of years 1 and 9999 whose offset takes the instant outside them (the two
+        # first: 10000-01-01T23:58:59.999Z and 0000-12-31T00:01:00Z)
+        ("9999-12-31T23:59:59.999-23:59", OUT_OF_RANGE),
+        ("0001-01-01T00:00:00+23:59", OUT_OF_RANGE),
+        ("9999-12-31T23:59:59.999-00:01", OUT_OF_RANGE),
+        ("0001-01-01T00:00:00.000+00:01", OUT_OF_RANGE),
     ],
 )
-def test_an_unparsable_timestamp_is_400_pointing_at_it(api, path, creds, timestamp):
+def test_an_unparsable_or_out_of_range_timestamp_is_400_pointing_at_it(api, path, creds, timestamp, detail):
+    before = store_snapshot()
     document = {"data": [point_value("2022-07-11T00:00:00Z"), point_value(timestamp)]}
 
     response = post_values(api, path, document)
@@ -199,15 +216,11 @@ def test_an_unparsable_timestamp_is_400_pointing_at_it(api, path, creds, timesta
     assert response.json() == {
         "errors": [
             error(
-                400,
-                "invalid-timestamp",
-                "Invalid timestamp",
-                "'timestamp' must be an RFC 3339 date-time, e.g. 2022-07-11T11:11:30.333Z.",
-                pointer="/data/1/attributes/timestamp",
+                400, "invalid-timestamp", "Invalid timestamp", detail, pointer="/data/1/attributes/timestamp"
             )
         ]
     }
-    assert stored(creds, *DAY_2022) == []
+    assert store_snapshot() == before
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.inventory.models import Point
+from tests.factories import SeriesFactory
+from tests.timeseries.helpers import BEFORE_THE_START_MS, PAST_THE_END_MS, store_unchecked
 
 from .conftest import JSONAPI, point_value, post_values
 
@@ -198,3 +200,23 @@ def test_timestamps_before_1970_and_in_year_9999_round_trip(api, path):
         point_value("1969-12-31T23:59:59.999Z", "-1"),
     ]
     assert late.json()["data"] == [point_value("9999-12-31T23:59:59.999Z", "1e+300")]
+
+
+def test_samples_stored_outside_years_1_to_9999_are_left_out_of_every_page(api, path, creds):
+    # Given a point whose series holds, beside a valid value, samples no write accepts any more
+    # (one of them now its latest value), as older rows or a hand-written insert may leave them
+    point = Point.objects.get(uuid=creds["point_id"])
+    Point.objects.filter(pk=point.pk).update(series=SeriesFactory(organization=point.organization))
+    point.refresh_from_db()
+    store_unchecked(point.series_id, [(BEFORE_THE_START_MS, 1.0), (0, 2.0), (PAST_THE_END_MS, 3.0)])
+
+    everything = api.get(path)
+    late = api.get(f"{path}?filter[timestamp][gte]=9999-12-31T00:00:00Z")
+    beyond = api.get(f"{path}?filter[timestamp][gte]=9999-12-31T23:59:59.999-23:59")
+
+    assert everything.status_code == late.status_code == beyond.status_code == 200
+    assert everything.json() == {
+        "data": [point_value("1970-01-01T00:00:00.000Z", "2")],
+        "links": {"next": None},
+    }
+    assert late.json() == beyond.json() == {"data": [], "links": {"next": None}}

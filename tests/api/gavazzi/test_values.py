@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from apps.tenancy.models import Organization
 from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import DeviceFactory, LoadFactory, SeriesFactory, SignalFactory
+from tests.timeseries.helpers import BEFORE_THE_START_MS, PAST_THE_END_MS, store_unchecked
 
 from .conftest import login
 
@@ -193,3 +194,21 @@ def test_another_organizations_values_are_never_shown(api, other_api, signals):
     theirs = other_api.get("/v1/realtime", {"uids": "100"}).json()["realtime"]["100"]
     assert mine["uid"] == theirs["uid"] == 100
     assert time.time() * 1000 - mine["t"] < 120_000
+
+
+def test_samples_stored_outside_years_1_to_9999_are_shown_as_the_integers_they_are(api, signals):
+    # Given signal 501's series holding samples no write accepts any more (the later one its
+    # latest), as older rows or a hand-written insert may: epoch seconds and milliseconds show
+    # any stored instant exactly, so realtime and history show them instead of failing.
+    store_unchecked(signals[501].series_id, [(BEFORE_THE_START_MS, 1.0), (PAST_THE_END_MS, 3.0)])
+    period_end_s = (PAST_THE_END_MS // 60_000 + 1) * 60
+    late = {"uid": 501, "t": PAST_THE_END_MS // 1000, "p": period_end_s, "v": 3.0, "max": 3.0, "min": 3.0}
+
+    realtime = api.get("/v1/realtime", {"uids": "501"})
+    history = api.get("/v1/history", {"uids": "501", "start": 0, "end": PAST_THE_END_MS + 1})
+    last = api.get("/v1/history/last", {"uids": "501"})
+
+    assert realtime.status_code == history.status_code == last.status_code == 200
+    assert {k: realtime.json()["realtime"]["501"][k] for k in ("v", "t")} == {"v": 3.0, "t": PAST_THE_END_MS}
+    assert history.json() == {"history": {"501": [{**late, "d": 0}]}}
+    assert last.json() == {"history": {"501": {**late, "d": 2.0}}}

@@ -64,14 +64,3 @@ def stored(series_id: int, start_ms: int = 0, end_ms: int = 2**62) -> list[tuple
             [series_id, start_ms, end_ms],
         )
         return [tuple(row) for row in cursor.fetchall()]
-
-
-def store_snapshot() -> list[tuple]:
-    """Every stored sample and every series' latest sample: equal snapshots, untouched store."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT series_id, ts, value, quality FROM timeseries_sample ORDER BY series_id, ts")
-        samples = cursor.fetchall()
-        cursor.execute("SELECT id, last_ts, last_value FROM timeseries_series ORDER BY id")
-        return [*samples, *cursor.fetchall()]

@@ -6,8 +6,9 @@ from django.db import OperationalError, connection
 from apps.access.models import ApiToken
 from apps.imports.models import ImportJob
 from apps.timeseries.models import Series
+from tests.timeseries.helpers import store_snapshot
 
-from .conftest import IMPORT_URL, store_snapshot, stored
+from .conftest import IMPORT_URL, stored
 
 T0 = 1494880000
 T0_MS = T0 * 1000

@@ -6,8 +6,9 @@ import numpy as np
 import orjson
 import pytest
 
-from apps.api.iotorq.parsing import MAX_MS, parse_import
+from apps.api.iotorq.parsing import parse_import
 from apps.imports.services import ImportRejected
+from apps.timeseries.store import MAX_TS_MS as MAX_MS
 
 
 def parse_timestamps(texts: list[str], unit: str = "s") -> np.ndarray:
