@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.tenancy.models import Membership
 
 from .hashing import secret_digest, secret_generate
+from .logins import organization_member_for_login
 from .models import ApiToken, OAuthClient, RefreshToken
 from .tokens import jwt_issue
 
@@ -89,13 +90,15 @@ def refresh_token_consume(*, client: OAuthClient, secret: str) -> RefreshToken |
     return token
 
 
-def password_login(*, username: str, password: str, permission: str):
+def password_login(*, username: str, password: str, permission: str, request=None):
     """The (user, organization) for a username and password whose user holds `permission`
     (a role permission codename) in an organization; None otherwise.
 
-    A user holding it in several organizations logs in to the one they joined first.
+    A user holding it in several organizations logs in to the one they joined first. `request`
+    goes to Django's authenticate() (and its login signals), which is how django-axes tells an
+    API login, which it leaves alone, from the admin's.
     """
-    user = authenticate(username=username, password=password)
+    user = authenticate(request, username=username, password=password)
     if user is None:
         return None
     membership = (
@@ -115,14 +118,9 @@ def organization_user_login(*, organization, username: str, password: str):
     one organization, so only that organization's members can log in through it. A wrong name
     costs one password hash too, so timing does not tell which names exist.
     """
-    user_model = get_user_model()
-    members = user_model.objects.filter(memberships__organization=organization, is_active=True)
-    user = (
-        members.filter(username=username).first()
-        or members.filter(email__iexact=username).order_by("pk").first()
-    )
+    user = organization_member_for_login(organization=organization, username=username)
     if user is None:
-        user_model().set_password(password)
+        get_user_model()().set_password(password)
         return None
     return user if user.check_password(password) else None
 
