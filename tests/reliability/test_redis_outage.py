@@ -7,6 +7,7 @@ The Redis is the test's own redis-server on a free port, stopped with SIGKILL or
 SIGSTOP; never the machine's shared one. Runs on both databases (the web side is this process).
 """
 
+import contextlib
 import signal
 import time
 
@@ -41,7 +42,7 @@ def redis_cache(tmp_path, settings):
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": server.url(1),
-            "OPTIONS": dict(getattr(settings, "REDIS_SOCKET_OPTIONS", {})),
+            "OPTIONS": dict(settings.REDIS_SOCKET_OPTIONS),
         },
     }
     try:
@@ -49,6 +50,23 @@ def redis_cache(tmp_path, settings):
     finally:
         server.close()
         caches["default"].close()
+
+
+@contextlib.contextmanager
+def redis_broker(server):
+    """This process's Celery app on `server` (database 0), with the transport options that
+    ems.settings gives a Redis CELERY_BROKER_URL."""
+    from django.conf import settings
+
+    from ems.celery import app
+
+    saved = app.conf.broker_transport_options
+    app.conf.broker_transport_options = dict(settings.REDIS_SOCKET_OPTIONS)
+    try:
+        with support.celery_producer(server.url(0), "healthz"):
+            yield
+    finally:
+        app.conf.broker_transport_options = saved
 
 
 def counted(name: str, use: str) -> float:
@@ -239,3 +257,56 @@ def test_the_cache_is_used_again_once_redis_is_back(redis_cache, demo, settings,
     # request may count fourth. Either way the limit holds again.
     assert statuses[:2] == [200, 200]
     assert statuses[3] == 429
+
+
+# --- /healthz ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_healthz_reports_each_dependency_up(redis_cache, client):
+    with redis_broker(redis_cache):
+        response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "up", "cache": "up", "broker": "up"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("outage", ["stopped", "frozen"])
+def test_healthz_says_degraded_with_200_while_redis_is_down(redis_cache, client, outage):
+    with redis_broker(redis_cache):
+        redis_cache.kill() if outage == "stopped" else redis_cache.pause()
+        response, seconds = answer(client.get, "/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "degraded", "database": "up", "cache": "down", "broker": "down"}
+    print(f"/healthz with Redis {outage}: {seconds * 1000:.0f} ms")
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_only_for_the_database(redis_cache, client):
+    from django.db import OperationalError, connection
+
+    def refuse(execute, sql, params, many, context):
+        raise OperationalError("connection refused")
+
+    with connection.execute_wrapper(refuse):
+        response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json() == {"status": "unavailable", "database": "down", "cache": "up", "broker": "none"}
+
+
+@pytest.mark.django_db
+def test_healthz_sees_the_cache_back_at_once(redis_cache, client, demo, settings, rate_window):
+    settings.CACHE_RETRY_SECONDS = 60
+    redis_cache.pause()
+    assert client.get("/healthz").json()["cache"] == "down"
+
+    redis_cache.resume()
+
+    assert client.get("/healthz").json()["cache"] == "up"  # probes, whatever the circuit says
+    tokens = tokens_for(demo)  # and closes the circuit: the limit is counted again
+    Organization.objects.filter(slug="demo").update(requests_per_minute=1)  # the tokens counted 3
+    assert bearer(tokens.ems).get("/v1/sn").status_code == 429
