@@ -4,8 +4,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
-from apps.timeseries.store import Policy, SampleBatch, write
 from apps.tenancy.services import membership_grant
+from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import UserFactory
 
 
