@@ -80,14 +80,18 @@ class AdminLoginHandler(AxesDatabaseHandler):
 
 
 def axes_username(request, credentials: dict | None) -> str:
-    """AXES_USERNAME_CALLABLE: the throttle key of the username being tried (memoized on the
-    request, which axes asks several times)."""
+    """AXES_USERNAME_CALLABLE: who the admin login attempt is about, as axes stores it: the
+    account's user name when the name is one (the admin's lookup is exact), else the NFKC
+    case-folded name. Readable on the attempt records, and what `axes_reset_username` takes.
+    (An unknown name that folds to an account's name counts for that account: only stricter.)
+    Memoized on the request, which axes asks several times."""
     username = (credentials or {}).get("username")
     if username is None:
         username = getattr(request, "POST", {}).get("username", "")
-    memo = request.__dict__.setdefault("_login_throttle_keys", {})
+    memo = request.__dict__.setdefault("_login_throttle_names", {})
     if username not in memo:
-        memo[username] = login_throttle_key(username=username, account=account_for_username(username))
+        account = account_for_username(username)
+        memo[username] = account.get_username() if account is not None else username_canonical(username)
     return memo[username]
 
 

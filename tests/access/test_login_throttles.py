@@ -2,6 +2,7 @@
 on the client address behind the trusted proxies, for the API logins and for /admin/login/
 (django-axes)."""
 
+import io
 import logging
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -9,6 +10,7 @@ from urllib.parse import urlencode
 import pytest
 import time_machine
 from django.conf import settings as django_settings
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from apps.tenancy.models import Organization
@@ -213,3 +215,12 @@ def test_api_login_failures_do_not_count_toward_the_admin_lock_nor_log_errors(cl
 
     assert admin_login(client, "admin", "s3cret!").status_code == 302
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_an_admin_lock_is_lifted_by_axes_reset_username_with_the_user_name(client, staff):
+    for _ in range(10):
+        admin_login(client, "manager", "wrong")
+
+    call_command("axes_reset_username", "manager", stdout=io.StringIO())
+
+    assert admin_login(client, "manager", "correct horse battery").status_code == 302
