@@ -21,7 +21,7 @@ from apps.timeseries import query
 from apps.timeseries.models import Series
 
 from . import crash_support as support
-from .conftest import tokens_for
+from .conftest import AUDIENCE, tokens_for
 
 pytestmark = [
     pytest.mark.reliability,
@@ -135,6 +135,18 @@ def dialect_requests(tokens, demo) -> dict[str, tuple]:
             200,
         ),
         "buildingx read": (bearer(tokens.buildingx), "get", point, None, 200),
+        "buildingx token": (
+            APIClient(),
+            "post",
+            "/oauth/token",
+            {
+                "client_id": buildingx["client_id"],
+                "client_secret": buildingx["client_secret"],
+                "audience": AUDIENCE,
+                "grant_type": "client_credentials",
+            },
+            200,
+        ),
         "gavazzi devices": (bearer(tokens.ems), "get", "/v1/devices", None, 200),
         "gavazzi login": (APIClient(), "post", "/v1/auth/login", demo["ems"], 200),
     }
