@@ -5,6 +5,7 @@ Nothing here is meant to be edited per installation: every knob is an environmen
 tasks in-process, a local-memory cache, DEBUG on.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "apps.timeseries",
     "apps.imports",
     "apps.observability",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.core.middleware.NulQueryStringMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
@@ -109,9 +112,27 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://ems")}
+# Every Redis connection (the cache's and the broker's) gives up after these many seconds, so a
+# stopped or frozen Redis costs a request at most one timeout instead of hanging it.
+REDIS_CONNECT_TIMEOUT_SECONDS = env.float("REDIS_CONNECT_TIMEOUT_SECONDS", default=0.5)
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.5)
+REDIS_SOCKET_OPTIONS = {
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS,
+    "socket_timeout": REDIS_TIMEOUT_SECONDS,
+}
+# "default" is shared by every process when CACHE_URL is Redis; "local" is this process's memory,
+# where failed logins are counted while the shared cache is down (apps/core/shared_cache.py).
+CACHES = {
+    "default": env.cache("CACHE_URL", default="locmemcache://ems"),
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ems-local"},
+}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"].setdefault("OPTIONS", {}).update(REDIS_SOCKET_OPTIONS)
+# After a failed cache call the cache is skipped for this long (per process), then tried again.
+CACHE_RETRY_SECONDS = env.float("CACHE_RETRY_SECONDS", default=5.0)
 
 AUTHENTICATION_BACKENDS = [
+    "apps.access.logins.AdminLoginBackend",  # django-axes' lockout check, admin site only
     "django.contrib.auth.backends.ModelBackend",
     "apps.tenancy.backends.RolePermissionBackend",
 ]
@@ -177,6 +198,14 @@ if CELERY_TASK_ALWAYS_EAGER:
     # Eager calls still borrow a producer from the pool: the in-memory transport keeps it from
     # reaching for an AMQP server on localhost (and from warning about it on every call).
     CELERY_BROKER_URL = "memory://"
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://", "redis+socket://")):
+    # Publishing (an accepted import's enqueue) and the workers' commands give up like the
+    # cache's; the workers' blocking reads run in their event loop, outside this timeout.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {**REDIS_SOCKET_OPTIONS}
+    # One try per publish: a frozen broker then costs an accepted import one timeout (measured
+    # 1.0 s; Celery's default three retries made it 4.6-5.7 s), and a job not sent is sent by the
+    # sweeper. redis-py still reconnects a pooled connection the broker's restart closed.
+    CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -234,8 +263,29 @@ EMS_IMPORT_POINTS_PER_DEVICE_DAY = env.int("EMS_IMPORT_POINTS_PER_DEVICE_DAY", d
 EMS_REALTIME_STALENESS_SECONDS = env.int("EMS_REALTIME_STALENESS_SECONDS", default=15 * 60)
 EMS_SAMPLE_RETENTION_DAYS = env.int("EMS_SAMPLE_RETENTION_DAYS", default=0)  # 0: keep forever
 
-# /metrics (Prometheus) answers staff users and `Authorization: Bearer <METRICS_TOKEN>`.
+# /metrics (Prometheus) answers superusers and `Authorization: Bearer <METRICS_TOKEN>`.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated):
+# the login throttles key on the right-most address in it that is not one of them
+# (apps/core/clients.py). Empty: REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# The admin's failed-login throttle (django-axes, apps/access/logins.py): after this many failures
+# for one account, or from one client address, that account or address is refused (429) for the
+# lockout time, counted from the last failure before it.
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(seconds=env.int("ADMIN_LOGIN_LOCKOUT_SECONDS", default=300))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_ONLY_ADMIN_SITE = True
+AXES_HANDLER = "apps.access.logins.AdminLoginHandler"
+AXES_USERNAME_CALLABLE = "apps.access.logins.axes_username"
+AXES_CLIENT_IP_CALLABLE = "apps.access.logins.axes_client_address"
+AXES_LOCKOUT_CALLABLE = "apps.access.logins.admin_lockout_response"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are not recorded: only the throttle is wanted
+AXES_ENABLE_ADMIN = False  # lockouts are lifted with `manage.py axes_reset` (or time)
+AXES_VERBOSE = False
 
 LOGGING = {
     "version": 1,

@@ -2,8 +2,9 @@ import time
 
 import pytest
 import time_machine
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
+from apps.core.shared_cache import circuit_reset
 from apps.inventory.demo import demo_seed
 from apps.tenancy.services import membership_grant
 from tests.factories import OrganizationFactory, SeriesFactory, UserFactory
@@ -17,10 +18,15 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Throttle and rate-limit counters live in the cache; no test may see another's."""
+    """Throttle and rate-limit counters live in the caches; no test may see another's, nor a
+    cache outage another test caused."""
+    circuit_reset()
     cache.clear()
+    caches["local"].clear()
     yield
+    circuit_reset()
     cache.clear()
+    caches["local"].clear()
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@ from django.db import OperationalError, connection
 
 
 @pytest.mark.django_db
-def test_healthz_answers_ok_when_the_database_answers(client):
+def test_healthz_answers_ok_with_each_dependencys_state(client):
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "up"}
+    assert response.json() == {"status": "ok", "database": "up", "cache": "local", "broker": "none"}
 
 
 @pytest.mark.django_db
@@ -20,4 +20,9 @@ def test_healthz_answers_503_when_the_database_refuses_queries(client):
 
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
-    assert response.json() == {"status": "unavailable", "database": "down"}
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "down",
+        "cache": "local",
+        "broker": "none",
+    }

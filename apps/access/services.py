@@ -21,6 +21,7 @@ from .hashing import (
     user_credentials_digest,
     user_credentials_match,
 )
+from .logins import organization_member_for_login
 from .models import ApiToken, OAuthClient, RefreshToken, ShownOnceSecret
 from .tokens import jwt_issue
 
@@ -121,17 +122,18 @@ def refresh_token_consume(*, client: OAuthClient, secret: str) -> RefreshToken |
     return token
 
 
-def password_login(*, username: str, password: str, permission: str):
+def password_login(*, username: str, password: str, permission: str, request=None):
     """The (user, organization) for a username and password whose user holds `permission`
     (a role permission codename) in an organization; None otherwise.
 
-    A user holding it in several organizations logs in to the one they joined first. A username
-    holding a NUL names nobody (and is not looked up: PostgreSQL refuses the query, see
-    apps.core.text).
+    A user holding it in several organizations logs in to the one they joined first. `request`
+    goes to Django's authenticate() (and its login signals), which is how django-axes tells an
+    API login, which it leaves alone, from the admin's. A username holding a NUL names nobody
+    (and is not looked up: PostgreSQL refuses the query, see apps.core.text).
     """
     if NUL in username:
         return None
-    user = authenticate(username=username, password=password)
+    user = authenticate(request, username=username, password=password)
     if user is None:
         return None
     membership = (
@@ -154,15 +156,10 @@ def organization_user_login(*, organization, username: str, password: str):
     PostgreSQL refuses the query (apps.core.text).
     """
     if NUL in username:
-        return None
-    user_model = get_user_model()
-    members = user_model.objects.filter(memberships__organization=organization, is_active=True)
-    user = (
-        members.filter(username=username).first()
-        or members.filter(email__iexact=username).order_by("pk").first()
-    )
+        return None  # before the decoy hash below: see the docstring
+    user = organization_member_for_login(organization=organization, username=username)
     if user is None:
-        user_model().set_password(password)
+        get_user_model()().set_password(password)
         return None
     return user if user.check_password(password) else None
 

@@ -20,6 +20,18 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 POINTS_WRITTEN = Counter("ems_points_written_total", "Samples inserted or replaced by the store.", ["policy"])
+CACHE_ERRORS = Counter(
+    "ems_cache_errors_total",
+    "Calls to the shared cache (Redis) that failed: refused or timed out. By use; for request_limit "
+    "each is a request let through without the limit.",
+    ["use"],
+)
+CACHE_SKIPPED = Counter(
+    "ems_cache_skipped_total",
+    "Calls to the shared cache skipped because it failed within CACHE_RETRY_SECONDS. By use; for "
+    "request_limit each is a request let through without the limit.",
+    ["use"],
+)
 
 
 class ImportJobCollector:

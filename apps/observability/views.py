@@ -9,9 +9,11 @@ from .metrics import render
 
 
 def _allowed(request) -> bool:
-    """Staff users of the admin, or `Authorization: Bearer <METRICS_TOKEN>` when one is set."""
+    """Superusers, or `Authorization: Bearer <METRICS_TOKEN>` when one is set. The figures are
+    installation-wide (every organization's requests and import jobs), which a staff user who
+    manages one organization has no business reading."""
     user = getattr(request, "user", None)
-    if user is not None and user.is_active and user.is_staff:
+    if user is not None and user.is_active and user.is_superuser:
         return True
     token = settings.METRICS_TOKEN
     header = request.headers.get("Authorization", "")
@@ -22,5 +24,5 @@ def _allowed(request) -> bool:
 def metrics(request):
     """Prometheus exposition of the process's (or all workers') metrics."""
     if not _allowed(request):
-        return HttpResponse("Forbidden: staff login or the metrics token required.\n", status=403)
+        return HttpResponse("Forbidden: a superuser login or the metrics token is required.\n", status=403)
     return HttpResponse(render(), content_type=CONTENT_TYPE_LATEST)

@@ -1,11 +1,13 @@
 """Reads about series. Every function takes the caller's organization: a series of another
 organization is never found, exactly like one that does not exist."""
 
+import contextlib
 from collections.abc import Collection
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Q
+
+from apps.core.shared_cache import CacheUnavailable, shared_cache
 
 from . import query
 from .models import Series
@@ -51,11 +53,17 @@ def samples_total(*, series: Series, start_ms: int, end_ms: int) -> int:
     every page. So the count is cached (SAMPLE_COUNT_CACHE_SECONDS) under the series' revision,
     which every change to its samples bumps: a page read after a write counts again. A count
     computed while a write commits may be cached under the revision before it; it is then only
-    ever served to readers that loaded the series before that write committed.
+    ever served to readers that loaded the series before that write committed. While the cache is
+    down every page counts again.
     """
     key = f"samples-total:{series.pk}:{series.revision}:{start_ms}:{end_ms}"
-    total = cache.get(key)
+    try:
+        with shared_cache(use="samples_total") as cache:
+            total = cache.get(key)
+    except CacheUnavailable:  # counted again, as on a miss
+        return query.samples_count(series_id=series.pk, start_ms=start_ms, end_ms=end_ms)
     if total is None:
         total = query.samples_count(series_id=series.pk, start_ms=start_ms, end_ms=end_ms)
-        cache.set(key, total, settings.SAMPLE_COUNT_CACHE_SECONDS)
+        with contextlib.suppress(CacheUnavailable), shared_cache(use="samples_total") as cache:
+            cache.set(key, total, settings.SAMPLE_COUNT_CACHE_SECONDS)
     return total

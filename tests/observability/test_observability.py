@@ -4,6 +4,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
+from apps.tenancy.services import membership_grant
 from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import UserFactory
 
@@ -19,12 +20,13 @@ def scrape(client) -> dict[tuple, float]:
 
 
 @pytest.fixture
-def staff_client(client, db):
-    client.force_login(UserFactory(is_staff=True))
+def superuser_client(client, db):
+    """A superuser's client: the metrics are installation-wide, so only superusers read them."""
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
     return client
 
 
-def test_metrics_need_a_staff_login_or_the_token(client, db, settings):
+def test_metrics_need_a_superuser_login_or_the_token(client, db, settings):
     settings.METRICS_TOKEN = "s" * 40
 
     assert client.get("/metrics").status_code == 403
@@ -32,18 +34,30 @@ def test_metrics_need_a_staff_login_or_the_token(client, db, settings):
     assert client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {'s' * 40}").status_code == 200
 
 
-def test_no_token_configured_means_staff_only(client, db, settings):
+def test_staff_users_who_are_not_superusers_get_no_metrics(client, org, settings):
+    settings.METRICS_TOKEN = ""
+    manager = UserFactory(is_staff=True)
+    membership_grant(user=manager, organization=org, role_slugs=["facility-manager"])
+    client.force_login(manager)
+
+    response = client.get("/metrics")
+
+    assert response.status_code == 403
+    assert b"ems_requests_total" not in response.content
+
+
+def test_no_token_configured_means_superusers_only(client, db, settings):
     settings.METRICS_TOKEN = ""
 
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 403
 
 
-def test_requests_are_counted_per_dialect_and_status(staff_client, demo):
-    before = scrape(staff_client)
+def test_requests_are_counted_per_dialect_and_status(superuser_client, demo):
+    before = scrape(superuser_client)
 
     APIClient().get("/ver")
     APIClient().get("/v1/devices")  # 401
-    after = scrape(staff_client)
+    after = scrape(superuser_client)
 
     def delta(status):
         key = ("ems_requests_total", (("dialect", "gavazzi"), ("status", status)))
@@ -53,12 +67,12 @@ def test_requests_are_counted_per_dialect_and_status(staff_client, demo):
     assert after[("ems_request_seconds_count", (("dialect", "gavazzi"),))] >= 2
 
 
-def test_points_written_and_import_jobs_are_exposed(staff_client, series):
-    before = scrape(staff_client).get(("ems_points_written_total", (("policy", "overwrite"),)), 0)
+def test_points_written_and_import_jobs_are_exposed(superuser_client, series):
+    before = scrape(superuser_client).get(("ems_points_written_total", (("policy", "overwrite"),)), 0)
 
     write(SampleBatch([series.pk] * 3, [1, 2, 3], [1.0, 2.0, 3.0]), Policy.OVERWRITE)
 
-    after = scrape(staff_client)
+    after = scrape(superuser_client)
     assert after[("ems_points_written_total", (("policy", "overwrite"),))] - before == 3
     assert after[("ems_import_jobs", (("status", "done"),))] == 0
 

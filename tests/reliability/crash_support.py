@@ -129,7 +129,18 @@ class RedisServer:
             kill_now(self.process)
         self.process = None
 
+    def pause(self) -> None:
+        """SIGSTOP: the server keeps its port and accepts connections (the kernel's backlog) but
+        answers nothing, as a frozen host or a hung network path would."""
+        if self.process is not None:
+            os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)
+
     def close(self) -> None:
+        self.resume()
         stop_process(self.process, sig=signal.SIGKILL)
         self.process = None
 

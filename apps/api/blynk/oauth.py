@@ -8,6 +8,7 @@ from rest_framework.exceptions import Throttled
 from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 
+from apps.access.logins import login_throttle_key, organization_member_for_login
 from apps.access.models import Dialect
 from apps.access.services import (
     TokenPair,
@@ -85,8 +86,10 @@ class TokenView(DialectView):
                 raise OAuthError("invalid_grant", "The refresh token is invalid, expired or already used.")
         else:
             username, password = self.required(params, "username"), self.required(params, "password")
-            # Failed logins are throttled like the EMS gateway's: 10 a minute per username and address.
-            throttle_key = (Dialect.BLYNK, username.lower(), client_address(request))
+            # Failed logins are throttled like the EMS gateway's: 10 a minute per account and address.
+            account = organization_member_for_login(organization=self.organization, username=username)
+            who = login_throttle_key(username=username, account=account)
+            throttle_key = (Dialect.BLYNK, who, client_address(request))
             if login_failures.blocked(*throttle_key):
                 raise Throttled(wait=login_failures.window_seconds)
             user = organization_user_login(

@@ -3,12 +3,17 @@
 A fixed one-minute window counted in the cache: with CACHE_URL pointing at Redis the count is
 shared by every web process and host. Requests past the limit get 429 with Retry-After set to
 the seconds left in the window.
+
+While the cache is down the limit is not checked: the request is let through (and counted in
+`ems_cache_errors_total` / `ems_cache_skipped_total` with use="request_limit"), because refusing
+every request of every organization would turn a cache outage into an API outage.
 """
 
 import time
 
-from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
+
+from apps.core.shared_cache import CacheUnavailable, counter_incr, shared_cache
 
 WINDOW_SECONDS = 60
 
@@ -22,14 +27,11 @@ class OrganizationRateThrottle(BaseThrottle):
         now = time.time()
         window = int(now // WINDOW_SECONDS)
         key = f"rate:{organization.pk}:{window}"
-        if cache.add(key, 1, WINDOW_SECONDS + 5):
-            count = 1
-        else:
-            try:
-                count = cache.incr(key)
-            except ValueError:  # the key expired between add and incr
-                cache.add(key, 1, WINDOW_SECONDS + 5)
-                count = 1
+        try:
+            with shared_cache(use="request_limit") as cache:
+                count = counter_incr(cache, key, timeout=WINDOW_SECONDS + 5)
+        except CacheUnavailable:
+            return True
         self._wait = (window + 1) * WINDOW_SECONDS - now
         return count <= organization.effective_requests_per_minute
 

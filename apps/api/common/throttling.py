@@ -1,9 +1,20 @@
-"""Counting failed attempts (logins, token requests) in the cache, shared by every process when
-the cache is Redis. A fixed window starts with the first failure."""
+"""Counting failed attempts (logins) in the cache, shared by every process when the cache is
+Redis. A fixed window starts with the first failure.
+
+While the shared cache is down, failures are counted in the process's own memory (the "local"
+cache) instead, so a password guesser is still slowed (per process) rather than let through or
+answered 500. Both counts are read, so failures counted during an outage keep counting for the
+rest of their window once the shared cache is back.
+"""
 
 import hashlib
 
-from django.core.cache import cache
+from django.core.cache import caches
+
+from apps.core.clients import client_address
+from apps.core.shared_cache import CacheUnavailable, counter_incr, shared_cache
+
+__all__ = ["FailureThrottle", "client_address", "login_failures"]
 
 
 class FailureThrottle:
@@ -17,27 +28,34 @@ class FailureThrottle:
         return f"failures:{self.scope}:{digest}"
 
     def blocked(self, *parts: str) -> bool:
-        return cache.get(self._key(*parts), 0) >= self.limit
+        key = self._key(*parts)
+        count = caches["local"].get(key, 0)
+        try:
+            with shared_cache(use=self.scope) as cache:
+                count = max(count, cache.get(key, 0))
+        except CacheUnavailable:
+            pass
+        return count >= self.limit
 
     def record_failure(self, *parts: str) -> None:
         key = self._key(*parts)
-        if cache.add(key, 1, self.window_seconds):
-            return
         try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, self.window_seconds)
+            with shared_cache(use=self.scope) as cache:
+                counter_incr(cache, key, timeout=self.window_seconds)
+        except CacheUnavailable:
+            counter_incr(caches["local"], key, timeout=self.window_seconds)
 
     def reset(self, *parts: str) -> None:
-        cache.delete(self._key(*parts))
-
-
-def client_address(request) -> str:
-    """The address the request came from. Behind a proxy, run gunicorn with
-    --forwarded-allow-ips so REMOTE_ADDR is the client's."""
-    return request.META.get("REMOTE_ADDR", "")
+        key = self._key(*parts)
+        caches["local"].delete(key)
+        try:
+            with shared_cache(use=self.scope) as cache:
+                cache.delete(key)
+        except CacheUnavailable:
+            pass
 
 
 # Failed password logins (EMS gateway login, Blynk user_credentials grant), counted per dialect,
-# username and client address: 10 within a minute lock that pair out for the rest of the minute.
-login_failures = FailureThrottle("login", limit=10, window_seconds=60)
+# account (apps.access.logins.login_throttle_key) and client address: 10 within a minute lock that
+# pair out for the rest of the minute.
+login_failures = FailureThrottle("login_failures", limit=10, window_seconds=60)

@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.access.logins import account_for_username, login_throttle_key
 from apps.access.models import Dialect
 from apps.access.services import password_login
 from apps.access.tokens import jwt_issue
@@ -116,7 +117,7 @@ class VersionView(APIView):
 class LoginView(GavazziView):
     """Username and password of an API-role user give a JWT valid 30 minutes (no refresh).
 
-    Failed logins count per (username, client address); at 10 within a minute that pair is
+    Failed logins count per (account, client address); at 10 within a minute that pair is
     answered 429 for the rest of the minute, even with the right password, so the limit does
     slow a guesser. Successful logins never count, and a user at another address is unaffected.
     """
@@ -137,10 +138,13 @@ class LoginView(GavazziView):
             field, errors = next(iter(serializer.errors.items()))
             raise Invalid(f"'{field}': {errors[0]}", field=field)
         username, password = serializer.validated_data["username"], serializer.validated_data["password"]
-        throttle_key = (Dialect.GAVAZZI, username, client_address(request))
+        who = login_throttle_key(username=username, account=account_for_username(username))
+        throttle_key = (Dialect.GAVAZZI, who, client_address(request))
         if login_failures.blocked(*throttle_key):
             raise Throttled(wait=login_failures.window_seconds)
-        login = password_login(username=username, password=password, permission=API_PERMISSION)
+        login = password_login(
+            username=username, password=password, permission=API_PERMISSION, request=request
+        )
         if login is None:
             login_failures.record_failure(*throttle_key)
             raise Unauthorized("Wrong username or password, or no API role.")
