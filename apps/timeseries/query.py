@@ -349,7 +349,8 @@ def latest(*, series_ids: Sequence[int], now_ms: int | None = None) -> dict[int,
         return {}
     now_ms = time_ns() // 1_000_000 if now_ms is None else now_ms
     current = (
-        "CASE WHEN next_ts IS NULL OR next_ts > %s THEN last_{col} ELSE (SELECT s.{col}"
+        "CASE WHEN (next_ts IS NULL OR next_ts > %s) AND (last_ts IS NULL OR last_ts <= %s)"
+        " THEN last_{col} ELSE (SELECT s.{col}"
         " FROM timeseries_sample s WHERE s.series_id = timeseries_series.id AND s.ts <= %s"
         " ORDER BY s.ts DESC LIMIT 1) END"
     )
@@ -357,7 +358,7 @@ def latest(*, series_ids: Sequence[int], now_ms: int | None = None) -> dict[int,
         cursor.execute(
             f"SELECT id, {current.format(col='ts')}, {current.format(col='value')} FROM timeseries_series"
             f" WHERE id IN ({_placeholders(len(ids))})",
-            [now_ms] * 4 + ids,
+            [now_ms] * 6 + ids,
         )
         return {
             series_id: LatestValue(ts, value) for series_id, ts, value in cursor.fetchall() if ts is not None

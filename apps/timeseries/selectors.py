@@ -69,10 +69,13 @@ def series_current(*, now_ms: int, via: str | None = None) -> dict:
     The store keeps that sample on the series row as of its last write (`last_ts`), and notes a
     sample dated later in `next_ts`. Until `next_ts` has passed, the row is the answer, and the
     query reads no sample (the CASE does not evaluate its other branch); after, one backward
-    probe of the sample table's primary key finds the sample that has become current.
+    probe of the sample table's primary key finds the sample that has become current. So does a
+    `now_ms` earlier than the row (a past instant, or a clock behind the writer's).
     """
     prefix, series_ref = (f"{via}__", OuterRef(via)) if via else ("", OuterRef("pk"))
-    up_to_date = Q(**{f"{prefix}next_ts__isnull": True}) | Q(**{f"{prefix}next_ts__gt": now_ms})
+    up_to_date = (Q(**{f"{prefix}next_ts__isnull": True}) | Q(**{f"{prefix}next_ts__gt": now_ms})) & (
+        Q(**{f"{prefix}last_ts__isnull": True}) | Q(**{f"{prefix}last_ts__lte": now_ms})
+    )
     newest = Sample.objects.filter(series=series_ref, ts__lte=now_ms).order_by("-ts")
     return {
         f"current_{name}": Case(

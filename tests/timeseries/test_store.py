@@ -251,6 +251,7 @@ def test_a_sample_dated_later_is_stored_but_becomes_the_latest_only_when_its_tim
     assert (series.last_ts, series.last_value, series.next_ts) == (NOW - 1_000, 5.0, NOW + 29 * DAY)
     assert stored(series) == [(NOW - 1_000, 5.0, None), (NOW + 29 * DAY, 999.0, None)]
     assert current(series, NOW) == (NOW - 1_000, 5.0)
+    assert current(series, NOW - 1_001) == (None, None)  # an instant before the row's sample
     assert current(series, NOW + 29 * DAY - 1) == (NOW - 1_000, 5.0)
     assert current(series, NOW + 29 * DAY) == (NOW + 29 * DAY, 999.0)
 
