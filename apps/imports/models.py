@@ -68,6 +68,7 @@ class ImportJob(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     series_ids = models.JSONField(default=list, editable=False, help_text="The distinct series, ascending.")
     seq = models.BigIntegerField(
+        "acceptance number",
         null=True,
         blank=True,
         editable=False,

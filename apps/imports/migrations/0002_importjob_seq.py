@@ -42,6 +42,7 @@ class Migration(migrations.Migration):
                 editable=False,
                 help_text="Acceptance number: the job's points lose to writes of the same sample accepted after it.",
                 null=True,
+                verbose_name="acceptance number",
             ),
         ),
         migrations.RunPython(accept_unfinished_jobs, migrations.RunPython.noop),
