@@ -270,8 +270,13 @@ def _fail(job_id, message: str) -> None:
     """Mark the job failed (unless a run finished it meanwhile) and release its series: a failed
     job holds back no one's writes; a retry accepts it anew."""
     with transaction.atomic():
-        job = ImportJob.objects.select_for_update().only("status", "seq", "series_ids").get(pk=job_id)
-        if job.status == Status.DONE:
+        job = (
+            ImportJob.objects.select_for_update()
+            .filter(pk=job_id)
+            .only("status", "seq", "series_ids")
+            .first()
+        )
+        if job is None or job.status == Status.DONE:
             return
         ImportJob.objects.filter(pk=job_id).update(
             status=Status.FAILED, error=message, finished_at=timezone.now()
