@@ -2,15 +2,12 @@
 after it, whether that write was acknowledged before the worker took the job or while it ran,
 and of two imports of one range the later-accepted wins even when a worker runs it first.
 
-PostgreSQL only (the worker is another process). Like test_worker.py, the worker uses a Redis
-database and a queue of its own, so parallel runs never meet it.
+PostgreSQL only (the worker is another process); see the `worker_queue` fixture (conftest.py).
 """
 
-import os
 import random
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
 
 import numpy as np
@@ -23,75 +20,18 @@ from rest_framework.test import APIClient
 from apps.imports.models import ImportJob
 from apps.imports.services import ImportPoints, VariableRef, import_accept
 from apps.imports.tasks import import_run_task
-from apps.inventory.demo import demo_seed
 from apps.inventory.models import Point
 from apps.tenancy.models import Organization
-from apps.tenancy.services import roles_sync
 from apps.timeseries.store import Policy, SampleBatch, write
-from tests.reliability.crash_support import (
-    celery_producer,
-    database_url,
-    project_env,
-    start_worker,
-    stop_process,
-    tail,
-    wait_until,
-    worker_ready,
-)
+from tests.imports.conftest import BROKER_URL
+from tests.reliability.crash_support import tail
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
-BROKER_URL = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/7")
 DEADLINE_SECONDS = 180
 T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 MINUTE = 60_000
 JSONAPI = "application/vnd.api+json"
-
-
-def _redis_answers() -> bool:
-    try:
-        return bool(redis.Redis.from_url(BROKER_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-@pytest.fixture
-def broker(transactional_db, tmp_path):
-    """This process publishes to a queue of its own; `start(chunk)` starts a worker on it (with
-    IMPORT_CHUNK_POINTS = chunk), stopped and the queue deleted at the end."""
-    if connection.vendor != "postgresql":
-        pytest.skip("a worker process cannot see the test run's SQLite database")
-    if not _redis_answers():
-        pytest.skip(f"Redis does not answer at {BROKER_URL}")
-    queue = f"ems-test-order-{uuid.uuid4().hex}"
-    log = tmp_path / "worker.log"
-    processes = []
-
-    def start(chunk: int):
-        env = project_env(
-            DATABASE_URL=database_url(connection.settings_dict),
-            CELERY_BROKER_URL=BROKER_URL,
-            IMPORT_CHUNK_POINTS=str(chunk),
-        )
-        processes.append(start_worker(env, queue, log))
-        wait_until("the worker", lambda: worker_ready(log), 60)
-
-    start.queue, start.log = queue, log
-    try:
-        with celery_producer(BROKER_URL, queue):
-            yield start
-    finally:
-        for process in processes:
-            stop_process(process)
-        client = redis.Redis.from_url(BROKER_URL)
-        for key in client.scan_iter(match=f"*{queue}*"):
-            client.delete(key)
-
-
-@pytest.fixture
-def demo(transactional_db):
-    roles_sync()  # an earlier transactional test's flush removed the shipped roles
-    return demo_seed(slug="demo")
 
 
 def wait_done(jobs: list[ImportJob], log) -> None:
@@ -130,7 +70,10 @@ def buildingx_client(demo) -> APIClient:
     return client
 
 
-def test_writes_acknowledged_before_and_while_a_worker_runs_an_older_import_are_not_undone(broker, demo):
+def test_writes_acknowledged_before_and_while_a_worker_runs_an_older_import_are_not_undone(
+    worker_queue, committed_demo
+):
+    demo = committed_demo
     creds = demo["buildingx"]
     series_id = Point.objects.get(uuid=creds["point_id"]).series_id
     n = 200_000
@@ -180,11 +123,11 @@ def test_writes_acknowledged_before_and_while_a_worker_runs_an_older_import_are_
         finally:
             connections.close_all()
 
-    broker(chunk=5_000)
+    worker_queue(chunk=5_000)
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        wait_done([job], broker.log)
+        wait_done([job], worker_queue.log)
     finally:
         stop.set()
         thread.join(timeout=60)
@@ -196,7 +139,10 @@ def test_writes_acknowledged_before_and_while_a_worker_runs_an_older_import_are_
     assert stored_range(series_id, T0, T0 + n * MINUTE) == expected
 
 
-def test_of_two_imports_of_one_range_the_later_accepted_wins_when_a_worker_runs_it_first(broker, demo):
+def test_of_two_imports_of_one_range_the_later_accepted_wins_when_a_worker_runs_it_first(
+    worker_queue, committed_demo
+):
+    demo = committed_demo
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {demo['iotorq']['token']}")
     code = demo["iotorq"]["meter_codes"][0]
@@ -217,12 +163,12 @@ def test_of_two_imports_of_one_range_the_later_accepted_wins_when_a_worker_runs_
 
     first, second = send(1.0), send(2.0)
     # The worker takes the later import first: its messages are put back in the other order.
-    redis.Redis.from_url(BROKER_URL).delete(broker.queue)
+    redis.Redis.from_url(BROKER_URL).delete(worker_queue.queue)
     import_run_task.delay(str(second.pk))
     import_run_task.delay(str(first.pk))
-    broker(chunk=500)
+    worker_queue(chunk=500)
 
-    wait_done([second, first], broker.log)
+    wait_done([second, first], worker_queue.log)
 
     assert second.finished_at < first.finished_at  # applied in the reverse of acceptance order
     assert set(stored_range(series_id, T0, T0 + 3_000 * MINUTE).values()) == {2.0}
