@@ -118,7 +118,8 @@ class WriteMark(models.Model):
     Kept only while an older write is pending on the series, so that the older one, when it runs,
     leaves the sample alone; deleted as soon as no pending write is older than it. No database
     foreign key, like Sample: marks are written in bulk next to samples, and the check would
-    cost a trigger per row. Deleting a series deletes its marks (ORM cascade: they are few).
+    cost a trigger per row. Deleting a series deletes its marks (an ORM cascade that loads no
+    rows: one DELETE).
     """
 
     pk = models.CompositePrimaryKey("series", "ts")

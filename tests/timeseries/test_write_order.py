@@ -133,7 +133,10 @@ def test_deleting_a_series_deletes_its_pending_writes_and_marks(series, other_se
     write(SampleBatch([series.pk, other_series.pk], [1, 1], [1.0, 1.0]), Policy.OVERWRITE)
     deleted = series.pk
 
-    series.delete()
+    with CaptureQueriesContext(connection) as queries:
+        series.delete()
+
+    assert not any("SELECT" in q["sql"] and "writemark" in q["sql"] for q in queries.captured_queries)
 
     assert list(PendingWrite.objects.values_list("series_id", "seq")) == [(other_series.pk, job)]
     assert list(WriteMark.objects.values_list("series_id", flat=True)) == [other_series.pk]
