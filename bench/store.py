@@ -8,7 +8,12 @@ Prints, as one table:
     one INSERT ... ON CONFLICT DO UPDATE;
 (c) one day of one-minute rollups of one series from a table of 10,000,000 samples
     (1,000 series x 10,000 samples, 10 s apart: 27.8 hours a series);
-(d) the disk each stored sample takes in that table: table and indexes over rows.
+(d) the disk each stored sample takes in that table: table and indexes over rows;
+(e) `store.write` overwriting 1,000,000 stored points while an import is pending on their series
+    (the write also leaves a mark per sample, see apps/timeseries/write_order.py), against (b)
+    measured again in the same loop;
+(f) that pending import's own write of the same 1,000,000 points, of which 100,000 were set by a
+    write accepted after it (checked against the marks and left alone), against the same.
 
 Write figures are the median of 3 runs, each timed from Python lists to commit, the store's and
 the reference's runs taking turns so that a change in the machine's load hits both alike; rollup
@@ -66,7 +71,7 @@ def main() -> None:
     from apps.tenancy.models import Organization
     from apps.timeseries import query
     from apps.timeseries.models import Series
-    from apps.timeseries.store import Policy, SampleBatch, write
+    from apps.timeseries.store import Policy, SampleBatch, write, write_accept, write_release
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
@@ -150,6 +155,45 @@ def main() -> None:
     search_path("bench, public")  # the store's unqualified SQL now writes to bench.timeseries_sample
     insert_store, insert_copy = paired(lambda: store_write(values), copy_direct, empty)
     overwrite_store, overwrite_copy = paired(lambda: store_write(new_values), copy_merge, empty_then_load)
+
+    def pending_import(run) -> float:
+        """Seconds of `run(seq)` with an import (acceptance number seq) pending on the series."""
+        with transaction.atomic():
+            seq = write_accept(series_ids=write_ids)
+        try:
+            return median_seconds(lambda: run(seq), times=1)
+        finally:
+            with transaction.atomic():
+                write_release(seq=seq, series_ids=write_ids)
+
+    later = slice(None, None, 10)  # every tenth point: set by a write accepted after the import
+
+    def import_with_later_writes(seq: int) -> None:
+        with transaction.atomic():
+            newer = write_accept(series_ids=write_ids)
+        newer_batch = SampleBatch(series_ids=sids[later], ts=ts[later], values=values[later])
+        write(newer_batch, Policy.OVERWRITE, seq=newer)
+        with transaction.atomic():
+            write_release(seq=newer, series_ids=write_ids)
+        seconds = median_seconds(
+            lambda: write(SampleBatch(series_ids=sids, ts=ts, values=new_values), Policy.OVERWRITE, seq=seq),
+            times=1,
+        )
+        timings_f.append(seconds)
+
+    timings_e, timings_f, timings_b = [], [], []
+    for _ in range(WRITE_RUNS):
+        empty_then_load()
+        timings_b.append(median_seconds(lambda: store_write(new_values), times=1))
+        empty_then_load()
+        timings_e.append(pending_import(lambda seq: store_write(new_values)))
+        empty_then_load()
+        pending_import(import_with_later_writes)
+    pending_store, pending_job, overwrite_again = (
+        statistics.median(timings_e),
+        statistics.median(timings_f),
+        statistics.median(timings_b),
+    )
     empty()
     search_path("public")
 
@@ -216,6 +260,14 @@ def main() -> None:
     for label, seconds, baseline in rows:
         ratio = f"{baseline / seconds:>10.2f}x" if baseline else ""
         print(f"{label:<52} {rate(seconds):>34} {ratio:>11}")
+    print()
+    print(f"{'':<52} {'rate':>34} {'vs (b)':>11}")
+    for label, seconds in (
+        ("    overwrite  store.write(OVERWRITE), as (b)", overwrite_again),
+        ("(e) overwrite  with an import pending (marks)", pending_store),
+        ("(f) the import's write, 10% set by later writes", pending_job),
+    ):
+        print(f"{label:<52} {rate(seconds):>34} {overwrite_again / seconds:>10.2f}x")
     print()
     print(
         f"Rollups: table of {ROLLUP_SERIES * ROLLUP_PER_SERIES:,} samples "

@@ -1,5 +1,6 @@
 """Pointing the test process's Celery app at another broker and back."""
 
+import redis
 from kombu import pools as kombu_pools
 
 from ems.celery import app
@@ -14,3 +15,11 @@ def producers_reset() -> None:
     kombu_pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
+
+
+def redis_answers(url: str) -> bool:
+    """Whether a Redis server answers at `url` (tests that need one skip otherwise)."""
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False

@@ -57,6 +57,7 @@ class ImportJobAdmin(OrganizationScopedAdmin):
         "points",
         "written",
         "attempts",
+        "seq",
         "series_links",
         "payload_size",
         "created_at",

@@ -24,6 +24,10 @@ class ImportJob(models.Model):
     client hears 202, so an accepted import survives a lost broker message or a killed worker:
     the run task is idempotent, and the sweeper re-enqueues jobs that stopped moving.
 
+    `seq` is the job's place in the order of accepted writes (the store's acceptance number,
+    taken when the job is accepted or retried): the job never replaces a sample that a write
+    accepted after it has set, whenever it runs (docs/api.md, "Write order").
+
     `written` is the number of the job's points (in input order) the store has committed; runs
     write in chunks and resume from it. `attempts` counts runs that started; `heartbeat_at` is when
     a run last showed progress, which is what the sweeper looks at.
@@ -63,6 +67,13 @@ class ImportJob(models.Model):
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     series_ids = models.JSONField(default=list, editable=False, help_text="The distinct series, ascending.")
+    seq = models.BigIntegerField(
+        "acceptance number",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Acceptance number: the job's points lose to writes of the same sample accepted after it.",
+    )
     payload = models.BinaryField(null=True, editable=False)
     payload_bytes = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

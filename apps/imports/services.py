@@ -6,6 +6,12 @@ one transaction and enqueues its run on commit (the client hears 202 only after 
 marks the job done; `import_sweep` (a beat task) re-enqueues jobs that stopped moving, so a lost
 message or a killed worker delays an import but never loses it.
 
+Write order: accepting a job gives it the store's next acceptance number (`write_accept`, under
+the locks of its series) and its chunks are written under that number, so a sample set by a
+write accepted after the job (a synchronous write, a later import) is left alone, however late or
+in whatever order the workers run; the job's series stay pending until it is done or failed
+(`write_release`, in the transaction that says so). A retry is a new acceptance.
+
 Why a run is safe to repeat, whole or in part: points are written with the `overwrite` policy in
 input order, each chunk in one transaction together with the job's progress (`written`), and a
 run resumes from the committed progress under the job's row lock. Re-writing a committed chunk
@@ -27,8 +33,17 @@ from django.utils import timezone
 
 from apps.core.exceptions import EmsError, Invalid
 from apps.inventory.models import DeviceImportDay
+from apps.timeseries.models import Series
 from apps.timeseries.selectors import series_resolve
-from apps.timeseries.store import Policy, SampleBatch, write
+from apps.timeseries.store import (
+    Policy,
+    SampleBatch,
+    series_lock,
+    write,
+    write_accept,
+    write_pending,
+    write_release,
+)
 
 from . import payload
 from .models import ImportJob
@@ -108,6 +123,7 @@ def import_accept(*, organization, user, dialect: str, points: ImportPoints, tok
             variables=len(distinct),
             points=len(points.ts),
             series_ids=distinct,
+            seq=write_accept(series_ids=distinct),
             payload_bytes=len(packed),
             enqueued_at=now,
             heartbeat_at=now,
@@ -184,7 +200,7 @@ def import_run(*, job_id) -> ImportJob | None:
         return None
     try:
         points = payload.unpack(bytes(job.payload))
-        _write_chunks(job.pk, points)
+        _write_chunks(job, points)
     except EmsError as exc:
         _fail(job.pk, exc.message)
     return ImportJob.objects.only(*SUMMARY_FIELDS).get(pk=job.pk)
@@ -200,6 +216,7 @@ def _claim(job_id) -> ImportJob | None:
             job.status, job.finished_at = Status.FAILED, now
             job.error = f"Gave up after {job.attempts} attempts that did not finish."
             job.save(update_fields=["status", "finished_at", "error"])
+            _release(job.seq, job.series_ids)
             logger.error("import job %s: %s", job.pk, job.error)
             return None
         job.status, job.attempts, job.heartbeat_at = Status.RUNNING, job.attempts + 1, now
@@ -208,22 +225,28 @@ def _claim(job_id) -> ImportJob | None:
         return job
 
 
-def _write_chunks(job_id, points: payload.Points) -> None:
+def _write_chunks(job: ImportJob, points: payload.Points) -> None:
     """One transaction per chunk: the chunk's samples and the job's progress commit together.
     The job row lock makes concurrent runs of one job take turns; each continues from the
-    progress it finds."""
+    progress it finds. Chunks are written under the job's acceptance number; the last one also
+    releases it, after locking all of the job's series first (in id order, as every writer
+    does: taking the chunk's series first and the others after could deadlock)."""
     total, chunk = len(points), max(1, settings.IMPORT_CHUNK_POINTS)
     while True:
         with transaction.atomic():
-            job = ImportJob.objects.select_for_update().only("status", "written").get(pk=job_id)
-            if job.status != Status.RUNNING:
+            current = ImportJob.objects.select_for_update().only("status", "written").get(pk=job.pk)
+            if current.status != Status.RUNNING:
                 return  # another run finished it meanwhile
-            start = job.written
+            start = current.written
             stop = min(start + chunk, total)
+            if stop >= total and job.seq is not None:
+                series_lock(job.series_ids, missing_ok=True)
             if stop > start:
                 part = points.slice(start, stop)
                 write(
-                    SampleBatch(series_ids=part.series_ids, ts=part.ts, values=part.values), Policy.OVERWRITE
+                    SampleBatch(series_ids=part.series_ids, ts=part.ts, values=part.values),
+                    Policy.OVERWRITE,
+                    seq=job.seq,
                 )
             now = timezone.now()
             update = {"written": stop, "heartbeat_at": now}
@@ -231,15 +254,34 @@ def _write_chunks(job_id, points: payload.Points) -> None:
                 # A done job never runs again: its packed points (~0.5 MB for a 2 MB request)
                 # are released with the last chunk. Failed jobs keep theirs for a retry.
                 update |= {"status": Status.DONE, "finished_at": now, "error": "", "payload": None}
-            ImportJob.objects.filter(pk=job_id).update(**update)
+                _release(job.seq, job.series_ids)
+            ImportJob.objects.filter(pk=job.pk).update(**update)
         if stop >= total:
             return
 
 
+def _release(seq: int | None, series_ids: list[int]) -> None:
+    """The job is done or failed: its series are no longer pending for it (write order)."""
+    if seq is not None:
+        write_release(seq=seq, series_ids=series_ids)
+
+
 def _fail(job_id, message: str) -> None:
-    ImportJob.objects.filter(pk=job_id).exclude(status=Status.DONE).update(
-        status=Status.FAILED, error=message, finished_at=timezone.now()
-    )
+    """Mark the job failed (unless a run finished it meanwhile) and release its series: a failed
+    job holds back no one's writes; a retry accepts it anew."""
+    with transaction.atomic():
+        job = (
+            ImportJob.objects.select_for_update()
+            .filter(pk=job_id)
+            .only("status", "seq", "series_ids")
+            .first()
+        )
+        if job is None or job.status == Status.DONE:
+            return
+        ImportJob.objects.filter(pk=job_id).update(
+            status=Status.FAILED, error=message, finished_at=timezone.now()
+        )
+        _release(job.seq, job.series_ids)
     logger.warning("import job %s failed: %s", job_id, message)
 
 
@@ -265,20 +307,57 @@ def import_sweep(*, now: datetime | None = None, limit: int = 1_000) -> list:
                 transaction.on_commit(partial(_enqueue, job_id))
     if stuck:
         logger.warning("re-enqueued %d stuck import jobs", len(stuck))
+    _orphans_release()
     return stuck
+
+
+def _orphans_release() -> None:
+    """Release the pending writes that no unfinished job holds any more: a job deleted while
+    queued (from the admin, or with its organization) would otherwise keep its series pending,
+    and every write to them leaving marks, for good. Jobs hold theirs from the transaction that
+    accepts them to the one that finishes them, so a pending write without a live job is an
+    orphan, never one about to be taken."""
+    pending = write_pending()
+    if not pending:
+        return
+    unfinished = ImportJob.objects.filter(status__in=[Status.QUEUED, Status.RUNNING], seq__in=list(pending))
+    live = set(unfinished.values_list("seq", flat=True))
+    for seq, series_ids in pending.items():
+        if seq not in live:
+            with transaction.atomic():
+                write_release(seq=seq, series_ids=series_ids)
 
 
 def import_retry(*, job: ImportJob) -> bool:
     """Queue a failed job again, with a fresh attempt budget; it resumes from its progress.
-    False (and nothing changes) when the job has not failed."""
+    False (and nothing changes) when the job has not failed.
+
+    The retry is a new acceptance (a new acceptance number): the rest of its points win over
+    writes made while it lay failed, as if it had been sent again now. (Keeping its old place
+    would have meant keeping marks for every write to its series as long as it lies failed.)"""
     now = timezone.now()
     with transaction.atomic():
-        changed = ImportJob.objects.filter(pk=job.pk, status=Status.FAILED).update(
-            status=Status.QUEUED, attempts=0, error="", finished_at=None, enqueued_at=now, heartbeat_at=now
+        failed = (
+            ImportJob.objects.select_for_update()
+            .filter(pk=job.pk, status=Status.FAILED)
+            .only("seq", "series_ids")
+            .first()
         )
-        if changed:
-            transaction.on_commit(partial(_enqueue, job.pk))
-    return bool(changed)
+        if failed is None:
+            return False
+        _release(failed.seq, failed.series_ids)  # normally released when it failed
+        existing = list(Series.objects.filter(pk__in=failed.series_ids).values_list("pk", flat=True))
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=Status.QUEUED,
+            attempts=0,
+            error="",
+            finished_at=None,
+            enqueued_at=now,
+            heartbeat_at=now,
+            seq=write_accept(series_ids=existing),
+        )
+        transaction.on_commit(partial(_enqueue, job.pk))
+    return True
 
 
 def import_history_purge(*, now: datetime | None = None) -> tuple[int, int]:

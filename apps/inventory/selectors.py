@@ -1,9 +1,12 @@
 """Reads of device configuration. Every function takes the caller's organization first: nothing
 here can be asked about another organization's objects."""
 
+import time
+
 from django.db.models import QuerySet
 
 from apps.core.exceptions import NotFound
+from apps.timeseries.selectors import series_current
 
 from .models import DataStream, Device, Load, Signal
 
@@ -111,12 +114,16 @@ def device_find_many(*, organization, uids: list[int], owner=None) -> dict[int, 
     return {d.uid: d for d in _visible_devices(organization=organization, owner=owner).filter(uid__in=wanted)}
 
 
-def datastream_list(*, devices: list[Device], stream_ids: list[int] | None = None) -> QuerySet[DataStream]:
-    """The datastreams of `devices` (with their series, for the current value), ordered by device
-    and stream id: one query for any number of devices."""
+def datastream_list(
+    *, devices: list[Device], stream_ids: list[int] | None = None, now_ms: int | None = None
+) -> QuerySet[DataStream]:
+    """The datastreams of `devices`, ordered by device and stream id, each annotated with its
+    series' current sample as of `now_ms` (default now; `current_ts`, `current_value`, None
+    without a series or a sample; see `series_current`): one query for any number of devices."""
+    now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
     streams = (
         DataStream.objects.filter(device__in=devices)
-        .select_related("series")
+        .annotate(**series_current(now_ms=now_ms, via="series"))
         .order_by("device_id", "stream_id")
     )
     if stream_ids is not None:

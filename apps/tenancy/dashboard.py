@@ -18,7 +18,8 @@ from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
 from apps.inventory.models import Device, Signal
-from apps.timeseries.models import Series
+from apps.timeseries.models import Series, ms_to_datetime
+from apps.timeseries.selectors import series_current
 
 from .models import Organization
 from .selectors import user_organizations
@@ -41,7 +42,8 @@ class OrganizationFigures:
 @dataclass(frozen=True)
 class Dashboard:
     organizations: list[OrganizationFigures]
-    # The stalest signals (never reported first), with load, device, series and organization.
+    # The stalest signals (never reported first), with load, device, series and organization, and
+    # `current_at`: when their current sample was taken (None: never).
     stale_signals: list[Signal] = field(default_factory=list)
     # The import statuses in display order, None when the imports app is not installed.
     import_statuses: list[str] | None = None
@@ -76,8 +78,14 @@ def _count(queryset: QuerySet):
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
+def _signals(now_ms: int) -> QuerySet[Signal]:
+    """Signals with their series' current sample time as `current_ts` (for `_stale`)."""
+    return Signal.objects.alias(**series_current(now_ms=now_ms, via="series"))
+
+
 def _stale(staleness_seconds, now_ms: int) -> Q:
-    """Enabled signals with no series, no sample, or a newest sample older than the staleness.
+    """Enabled signals with no series, no sample, or a current sample (the newest at or before
+    now) older than the staleness. On signals from `_signals`.
 
     `staleness_seconds` is the organization's own setting as an expression; 0 or empty means the
     installation's default, as Organization.effective_realtime_staleness_seconds says. Cast to
@@ -89,7 +97,7 @@ def _stale(staleness_seconds, now_ms: int) -> Q:
         output_field=IntegerField(),
     )
     cutoff_ms = Value(now_ms, output_field=BigIntegerField()) - Cast(staleness, BigIntegerField()) * 1000
-    return Q(enable=True) & (Q(series=None) | Q(series__last_ts=None) | Q(series__last_ts__lt=cutoff_ms))
+    return Q(enable=True) & (Q(current_ts=None) | Q(current_ts__lt=cutoff_ms))
 
 
 def _import_job_model():
@@ -109,9 +117,9 @@ def dashboard_summary(*, organizations: QuerySet[Organization], now: datetime | 
             signal_count=_count(Signal.objects.filter(organization=OuterRef("pk"))),
             series_count=_count(Series.objects.filter(organization=OuterRef("pk"))),
             stale_count=_count(
-                Signal.objects.filter(organization=OuterRef("pk")).filter(
-                    _stale(OuterRef("realtime_staleness_seconds"), now_ms)
-                )
+                _signals(now_ms)
+                .filter(organization=OuterRef("pk"))
+                .filter(_stale(OuterRef("realtime_staleness_seconds"), now_ms))
             ),
         )
         .order_by("name", "pk")
@@ -131,13 +139,15 @@ def dashboard_summary(*, organizations: QuerySet[Organization], now: datetime | 
 
     visible = organizations.values("pk")
     stale_signals = list(
-        Signal.objects.filter(organization__in=visible)
+        _signals(now_ms)
+        .filter(organization__in=visible)
         .filter(_stale(F("organization__realtime_staleness_seconds"), now_ms))
         .select_related("load__device", "series", "organization")
-        .order_by(F("series__last_ts").asc(nulls_first=True), "organization__name", "uid")[
-            :STALE_SIGNALS_SHOWN
-        ]
+        .annotate(current_ms=F("current_ts"))
+        .order_by(F("current_ts").asc(nulls_first=True), "organization__name", "uid")[:STALE_SIGNALS_SHOWN]
     )
+    for signal in stale_signals:
+        signal.current_at = ms_to_datetime(signal.current_ms)  # shown as "latest sample"
 
     import_job = _import_job_model()
     statuses = None

@@ -18,10 +18,17 @@ def ms_to_datetime(ms: int | None) -> datetime | None:
 class Series(models.Model):
     """One stored stream of samples: what ioTORQ calls a variable.
 
-    `last_ts` / `last_value` mirror the newest sample; the store keeps them current in the same
-    transaction as every write, so realtime reads never touch the sample table. The same update
-    bumps `revision`, so a figure computed from the samples and cached under the revision it was
-    computed at (a range's count) is never served after the samples change.
+    `last_ts` / `last_value` mirror the newest sample at or before the time of the last write;
+    the store keeps them current in the same transaction as every write, so realtime reads never
+    touch the sample table. A sample dated later is stored but is not current until its time
+    comes: `next_ts` is the oldest such sample (null when there is none), and readers of the
+    current value (`selectors.series_current`) look past `last_ts` only once `next_ts` has passed.
+    The same update bumps `revision`, so a figure computed from the samples and cached under the
+    revision it was computed at (a range's count) is never served after the samples change.
+
+    `pending_seq` is the lowest acceptance number of the writes accepted for later (import jobs)
+    that have not finished on this series, null when there are none: while it is set, writes
+    to the series leave marks that keep an older import from undoing them (see write_order.py).
     """
 
     organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="series")
@@ -31,6 +38,19 @@ class Series(models.Model):
     unit = models.CharField(max_length=16, blank=True)
     last_ts = models.BigIntegerField("latest sample (epoch ms)", null=True, blank=True, editable=False)
     last_value = models.FloatField("latest value", null=True, blank=True, editable=False)
+    next_ts = models.BigIntegerField(
+        "next future sample (epoch ms)",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The oldest sample dated after the last write; it becomes current when its time comes.",
+    )
+    pending_seq = models.BigIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Lowest acceptance number of the unfinished imports writing to the series.",
+    )
     revision = models.BigIntegerField(
         db_default=0,  # rows inserted in SQL (data loads, benchmarks) start at 0 too
         editable=False,
@@ -77,3 +97,37 @@ class Sample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series_id}@{self.ts}={self.value}"
+
+
+class PendingWrite(models.Model):
+    """A write accepted for later (an import job) that has not finished on `series`: one row per
+    series it writes to, numbered `seq` in acceptance order (see write_order.py). The lowest of a
+    series' numbers is mirrored on `Series.pending_seq`, read with the series lock."""
+
+    pk = models.CompositePrimaryKey("series", "seq")
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, db_index=False, related_name="+")
+    seq = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.series_id}#{self.seq}"
+
+
+class WriteMark(models.Model):
+    """Which accepted write set the sample (series, ts) last, by its acceptance number `seq`.
+
+    Kept only while an older write is pending on the series, so that the older one, when it runs,
+    leaves the sample alone; deleted as soon as no pending write is older than it. No database
+    foreign key, like Sample: marks are written in bulk next to samples, and the check would
+    cost a trigger per row. Deleting a series deletes its marks (an ORM cascade that loads no
+    rows: one DELETE).
+    """
+
+    pk = models.CompositePrimaryKey("series", "ts")
+    series = models.ForeignKey(
+        Series, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+"
+    )
+    ts = models.BigIntegerField()
+    seq = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.series_id}@{self.ts}#{self.seq}"

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
+from time import time_ns
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -335,22 +336,33 @@ def rollups_by_edges(*, series_id: int, edges_ms: Sequence[int]) -> list[Bucket]
         return [Bucket(*row) for row in cursor.fetchall()]
 
 
-def latest(*, series_ids: Sequence[int]) -> dict[int, LatestValue]:
-    """Each series' newest sample, from the series row the store keeps current (one query).
+def latest(*, series_ids: Sequence[int], now_ms: int | None = None) -> dict[int, LatestValue]:
+    """Each series' current sample: its newest at or before `now_ms` (default now), in one query.
 
-    Series without samples (and unknown ids) are left out. Plain SQL to match the rest of
+    Read from the series row the store keeps current, unless a sample dated after the last write
+    (`next_ts`) has come due: then one probe of the sample table (as `selectors.series_current`).
+    Series without such a sample (and unknown ids) are left out. Plain SQL to match the rest of
     the module and skip model instantiation on a hot realtime path.
     """
     ids = list(dict.fromkeys(series_ids))
     if not ids:
         return {}
+    now_ms = time_ns() // 1_000_000 if now_ms is None else now_ms
+    current = (
+        "CASE WHEN (next_ts IS NULL OR next_ts > %s) AND (last_ts IS NULL OR last_ts <= %s)"
+        " THEN last_{col} ELSE (SELECT s.{col}"
+        " FROM timeseries_sample s WHERE s.series_id = timeseries_series.id AND s.ts <= %s"
+        " ORDER BY s.ts DESC LIMIT 1) END"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id, last_ts, last_value FROM timeseries_series"
-            f" WHERE id IN ({_placeholders(len(ids))}) AND last_ts IS NOT NULL",
-            ids,
+            f"SELECT id, {current.format(col='ts')}, {current.format(col='value')} FROM timeseries_series"
+            f" WHERE id IN ({_placeholders(len(ids))})",
+            [now_ms] * 6 + ids,
         )
-        return {series_id: LatestValue(ts, value) for series_id, ts, value in cursor.fetchall()}
+        return {
+            series_id: LatestValue(ts, value) for series_id, ts, value in cursor.fetchall() if ts is not None
+        }
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

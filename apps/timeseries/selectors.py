@@ -5,12 +5,12 @@ import contextlib
 from collections.abc import Collection
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Case, F, OuterRef, Q, Subquery, When
 
 from apps.core.shared_cache import CacheUnavailable, shared_cache
 
 from . import query
-from .models import Series
+from .models import Sample, Series
 
 # References per query: stays below SQLite's and PostgreSQL's bound-parameter limits.
 RESOLVE_CHUNK = 10_000
@@ -67,3 +67,28 @@ def samples_total(*, series: Series, start_ms: int, end_ms: int) -> int:
         with contextlib.suppress(CacheUnavailable), shared_cache(use="samples_total") as cache:
             cache.set(key, total, settings.SAMPLE_COUNT_CACHE_SECONDS)
     return total
+
+
+def series_current(*, now_ms: int, via: str | None = None) -> dict:
+    """Annotations `current_ts` and `current_value`: the series' newest sample at or before
+    `now_ms` (None when it has none), for a queryset of Series (`via` None) or of a model that
+    links one through the foreign key named `via` ("series").
+
+    The store keeps that sample on the series row as of its last write (`last_ts`), and notes a
+    sample dated later in `next_ts`. Until `next_ts` has passed, the row is the answer, and the
+    query reads no sample (the CASE does not evaluate its other branch); after, one backward
+    probe of the sample table's primary key finds the sample that has become current. So does a
+    `now_ms` earlier than the row (a past instant, or a clock behind the writer's).
+    """
+    prefix, series_ref = (f"{via}__", OuterRef(via)) if via else ("", OuterRef("pk"))
+    up_to_date = (Q(**{f"{prefix}next_ts__isnull": True}) | Q(**{f"{prefix}next_ts__gt": now_ms})) & (
+        Q(**{f"{prefix}last_ts__isnull": True}) | Q(**{f"{prefix}last_ts__lte": now_ms})
+    )
+    newest = Sample.objects.filter(series=series_ref, ts__lte=now_ms).order_by("-ts")
+    return {
+        f"current_{name}": Case(
+            When(up_to_date, then=F(f"{prefix}last_{name}")),
+            default=Subquery(newest.values(name)[:1]),
+        )
+        for name in ("ts", "value")
+    }

@@ -10,17 +10,43 @@ Concurrency: a write first locks its series rows (`FOR NO KEY UPDATE`, in id ord
 never deadlock). Writers of the same series therefore take turns, which is what makes the
 "does anything conflict?" check below and the latest-sample upkeep exact; writers of different
 series never wait for each other.
+
+Order: the stored value of a sample is that of the write accepted last. A write is accepted when
+it is applied, unless it was accepted earlier and numbered then (`write_accept`, for import jobs:
+`write(..., seq=)`); how an earlier-accepted write is kept from undoing later ones is in
+write_order.py. With no import pending on its series, a write does nothing more for this.
+
+Time: a series' latest sample (`last_ts`, `last_value`) is the newest at or before the time of
+the write; a sample dated later is stored, and noted in `next_ts`, but is not current until its
+time comes (readers: `selectors.series_current`).
 """
 
 import enum
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 from django.db import connection, transaction
 
-from apps.core.exceptions import Invalid, NotFound
+from apps.core.exceptions import Invalid
 from apps.observability.metrics import POINTS_WRITTEN
+
+from . import write_order
+from .sql import array_literal, placeholders
+from .write_order import series_lock, write_accept, write_pending, write_release
+
+__all__ = [
+    "Policy",
+    "SampleBatch",
+    "WriteResult",
+    "latest_refresh",
+    "series_lock",
+    "write",
+    "write_accept",
+    "write_pending",
+    "write_release",
+]
 
 # PostgreSQL (see _write_postgresql): from this many rows a batch that conflicts with nothing
 # stored is copied straight into the sample table ...
@@ -74,10 +100,12 @@ class SampleBatch:
 @dataclass(frozen=True)
 class WriteResult:
     """`written`: samples inserted or replaced. `dropped`: input positions not written (KEEP only),
-    ascending."""
+    ascending. `superseded`: samples of an earlier-accepted write (`seq`) left alone because a
+    write accepted after it had set them."""
 
     written: int
     dropped: list[int] = field(default_factory=list)
+    superseded: int = 0
 
 
 @dataclass(frozen=True)
@@ -104,8 +132,12 @@ class _Rows:
         )
 
 
-def write(batch: SampleBatch, policy: Policy) -> WriteResult:
+def write(batch: SampleBatch, policy: Policy, *, seq: int | None = None) -> WriteResult:
     """Store `batch` under `policy` and bring each touched series' latest sample up to date.
+
+    `seq`: the acceptance number of a write accepted earlier (`write_accept`, an import job), of
+    which `batch` is a part; its samples that a write accepted after it has set are left alone
+    (`WriteResult.superseded`). None: the write is accepted now, after every other.
 
     All or nothing, in one transaction. Raises Invalid for arrays of different lengths, values
     that are not finite numbers or out-of-range qualities and timestamps, and NotFound when a
@@ -123,12 +155,22 @@ def write(batch: SampleBatch, policy: Policy) -> WriteResult:
 
     ranges = _series_ranges(rows.series_ids, rows.ts)
     series_ids = ranges[0].tolist()
+    superseded = 0
     with transaction.atomic():
-        series_lock(series_ids)
-        if connection.vendor == "postgresql":
-            written, dropped_stored = _write_postgresql(rows, policy, ranges)
-        else:
-            written, dropped_stored = _write_values(rows, policy)
+        pending = series_lock(series_ids)
+        marked = None
+        if pending:  # an import is pending on some series: see write_order.py
+            before = len(rows)
+            rows, marked, seq = _ordered(rows, policy, ranges, pending, seq)
+            superseded = before - len(rows)
+        written, dropped_stored = 0, None
+        if len(rows):
+            if connection.vendor == "postgresql":
+                written, dropped_stored = _write_postgresql(rows, policy, ranges)
+            else:
+                written, dropped_stored = _write_values(rows, policy)
+        if marked is not None and marked.any():
+            write_order.mark(series_ids=rows.series_ids[marked], ts=rows.ts[marked], seq=seq)
         latest_refresh(series_ids)
 
     # Counted when the store's own transaction block ends; an enclosing transaction that rolls
@@ -137,7 +179,35 @@ def write(batch: SampleBatch, policy: Policy) -> WriteResult:
     all_dropped = np.concatenate(
         [a for a in (dropped, dropped_stored) if a is not None] or [np.empty(0, int)]
     )
-    return WriteResult(written=written, dropped=sorted(all_dropped.tolist()))
+    return WriteResult(written=written, dropped=sorted(all_dropped.tolist()), superseded=superseded)
+
+
+def _ordered(
+    rows: "_Rows",
+    policy: Policy,
+    ranges: tuple[np.ndarray, np.ndarray, np.ndarray],
+    pending: dict[int, int],
+    seq: int | None,
+) -> tuple["_Rows", np.ndarray | None, int | None]:
+    """The write order's part of a write to series of which some (`pending`: series id -> lowest
+    pending acceptance number) have pending imports: the rows to write (without those a write
+    accepted after `seq` has set), which of them to mark, and the write's acceptance number."""
+    keep = policy is Policy.KEEP
+    if seq is None:
+        if keep:
+            return rows, None, None  # keep writes leave no marks (write_order.py)
+        # Accepted now: after every pending write, so each of its pending series gets marks.
+        return rows, np.isin(rows.series_ids, list(pending)), write_order.next_seq()
+    looked_at = np.isin(ranges[0], list(pending))
+    skip = write_order.superseded(
+        series_ids=rows.series_ids, ts=rows.ts, ranges=tuple(column[looked_at] for column in ranges), seq=seq
+    )
+    if skip is not None:
+        rows = rows.take(np.flatnonzero(~skip))
+    older = [series_id for series_id, lowest in pending.items() if lowest < seq]
+    if keep or not older:
+        return rows, None, seq
+    return rows, np.isin(rows.series_ids, older), seq
 
 
 def _validated(batch: SampleBatch) -> _Rows:
@@ -220,22 +290,6 @@ def _series_ranges(series_ids: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, 
     return series_ids[starts], np.minimum.reduceat(ts, starts), np.maximum.reduceat(ts, starts)
 
 
-def series_lock(series_ids: list[int]) -> None:
-    """Serialise writers per series (see the module docstring) and refuse unknown series. Every
-    change to a series' samples takes these locks first, in the caller's transaction, in id order
-    (so two writers of overlapping series cannot deadlock)."""
-    placeholders = ", ".join(["%s"] * len(series_ids))
-    lock = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM timeseries_series WHERE id IN ({placeholders}) ORDER BY id{lock}", series_ids
-        )
-        found = {row[0] for row in cursor.fetchall()}
-    missing = sorted(set(series_ids) - found)
-    if missing:
-        raise NotFound(f"series {missing[0]} does not exist", field="series_id")
-
-
 def _write_values(rows: _Rows, policy: Policy) -> tuple[int, np.ndarray | None]:
     """SQLite: multi-row INSERT ... ON CONFLICT, chunked.
 
@@ -302,10 +356,10 @@ def _write_arrays(rows: _Rows, policy: Policy) -> tuple[int, np.ndarray | None]:
     of a statement with 400 parameters. Under KEEP, `RETURNING` names the rows inserted."""
     qualities = np.where(rows.quality_null, None, rows.qualities.astype(object)).tolist()
     arrays = [
-        _array_literal(map(str, rows.series_ids.tolist())),
-        _array_literal(map(str, rows.ts.tolist())),
-        _array_literal(map(repr, rows.values.tolist())),
-        _array_literal("NULL" if quality is None else str(quality) for quality in qualities),
+        array_literal(map(str, rows.series_ids.tolist())),
+        array_literal(map(str, rows.ts.tolist())),
+        array_literal(map(repr, rows.values.tolist())),
+        array_literal("NULL" if quality is None else str(quality) for quality in qualities),
     ]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -320,13 +374,6 @@ def _write_arrays(rows: _Rows, policy: Policy) -> tuple[int, np.ndarray | None]:
             return len(rows), np.empty(0, dtype=np.int64)
         inserted = {(sid, ts) for sid, ts in cursor.fetchall()}
     return _kept_from_inserted(rows, inserted)
-
-
-def _array_literal(items) -> str:
-    """A PostgreSQL array literal of already formatted items. psycopg would format a list item by
-    item in Python: 0.25 ms for a 100-value batch's four arrays, against 0.07 ms joined here.
-    Floats are written with repr(), the shortest text that reads back as the same double."""
-    return "{" + ",".join(items) + "}"
 
 
 def _write_merge(rows: _Rows, policy: Policy) -> tuple[int, np.ndarray | None]:
@@ -419,19 +466,23 @@ def _binary_copy_payload(rows: _Rows, *, with_position: bool) -> bytes:
     return b"".join(parts)
 
 
-def latest_refresh(series_ids: list[int]) -> None:
-    """Set each series' latest sample from the table itself: one backward index probe per series,
-    and right whatever the policy dropped or replaced; and bump each series' revision, which
-    invalidates what is cached about its samples. Public for the other writers of the sample
-    table (deleting ranges, retention), which must keep both true as well."""
-    placeholders = ", ".join(["%s"] * len(series_ids))
-    newest = (
+def latest_refresh(series_ids: list[int], *, now_ms: int | None = None) -> None:
+    """Set each series' latest sample, the newest at or before `now_ms` (default: now), and its
+    next one (`next_ts`: the oldest after it), from the table itself: one index probe each per
+    series, and right whatever the policy dropped or replaced; and bump each series' revision,
+    which invalidates what is cached about its samples. Public for the other writers of the
+    sample table (deleting ranges, retention), which must keep both true as well."""
+    now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    probe = (
         "SELECT {col} FROM timeseries_sample s WHERE s.series_id = timeseries_series.id "
-        "ORDER BY s.ts DESC LIMIT 1"
+        "AND s.ts {cmp} %s ORDER BY s.ts {order} LIMIT 1"
     )
+    newest = probe.format(col="{col}", cmp="<=", order="DESC")
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE timeseries_series SET revision = revision + 1, last_ts = ({newest.format(col='s.ts')}), "
-            f"last_value = ({newest.format(col='s.value')}) WHERE id IN ({placeholders})",
-            series_ids,
+            f"last_value = ({newest.format(col='s.value')}), "
+            f"next_ts = ({probe.format(col='s.ts', cmp='>', order='ASC')}) "
+            f"WHERE id IN ({placeholders(len(series_ids))})",
+            [now_ms, now_ms, now_ms, *series_ids],
         )

@@ -2,32 +2,19 @@
 
 PostgreSQL only: the worker is another process, and it cannot see the SQLite database of a test
 run. The test is transactional, so the worker sees committed rows. The worker uses its own Redis
-database and a queue of its own, so parallel runs never meet it.
+database and a queue of its own (the `worker_queue` fixture), so parallel runs never meet it.
 """
 
-import os
-import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-import redis
 from django.db import connection
 from rest_framework.test import APIClient
 
 from apps.imports.models import ImportJob
-from apps.inventory.demo import demo_seed
-from apps.tenancy.services import roles_sync
-from ems.celery import app
-from tests.celery_support import producers_reset
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
-BROKER_URL = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/7")
 DEADLINE_SECONDS = 60
 VENDOR_EXAMPLE = [
     {
@@ -43,70 +30,11 @@ VENDOR_EXAMPLE = [
 ]
 
 
-def _redis_answers() -> bool:
-    try:
-        return bool(redis.Redis.from_url(BROKER_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-def _test_database_url() -> str:
-    s = connection.settings_dict
-    credentials = quote(s["USER"] or "", safe="")
-    if s["PASSWORD"]:
-        credentials += ":" + quote(s["PASSWORD"], safe="")
-    host = s["HOST"] or "127.0.0.1"
-    port = f":{s['PORT']}" if s["PORT"] else ""
-    return f"postgres://{credentials}@{host}{port}/{quote(s['NAME'], safe='')}"
-
-
 @pytest.fixture
-def committed_demo(transactional_db):
-    """The demo organization, committed. An earlier transactional test's flush removed the shipped
-    roles: they are synced first, as their data migration does."""
-    roles_sync()
-    return demo_seed(slug="demo")
-
-
-@pytest.fixture
-def worker(transactional_db, tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.skip("a worker process cannot see the test run's SQLite database")
-    if not _redis_answers():
-        pytest.skip(f"Redis does not answer at {BROKER_URL}")
-    queue = f"ems-test-imports-{uuid.uuid4().hex}"
-    log = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": _test_database_url(),
-        "CELERY_BROKER_URL": BROKER_URL,
-        "DJANGO_SETTINGS_MODULE": "ems.settings",
-    }
-    command = [
-        *(sys.executable, "-m", "celery", "-A", "ems", "worker", "--pool", "solo", "--queues", queue),
-        *("--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"),
-    ]
-    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "task_default_queue")}
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603 (a fixed command line)
-            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    app.conf.update(broker_url=BROKER_URL, task_always_eager=False, task_default_queue=queue)
-    producers_reset()
-    try:
-        yield log
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        app.conf.update(saved)
-        producers_reset()
-        broker = redis.Redis.from_url(BROKER_URL)
-        for key in broker.scan_iter(match=f"*{queue}*"):  # the queue, its priority lists, its binding
-            broker.delete(key)
+def worker(worker_queue):
+    """A worker running on the test's own queue; its log file."""
+    worker_queue()
+    return worker_queue.log
 
 
 def test_a_real_worker_on_redis_writes_an_accepted_import(worker, committed_demo):

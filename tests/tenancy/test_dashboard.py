@@ -4,6 +4,7 @@ who sees which organizations, and a fixed number of queries (run on SQLite and o
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -82,6 +83,20 @@ def test_stale_signals_are_enabled_signals_without_a_recent_sample(org, settings
     # Never reported first, then the stalest.
     assert dashboard.stale_signals[2] == old
     assert set(dashboard.stale_signals[:2]) == {never, no_series}
+
+
+def test_a_sample_dated_later_does_not_make_a_signal_fresh_before_its_time(org, settings):
+    settings.EMS_REALTIME_STALENESS_SECONDS = 15 * 60
+    load = LoadFactory(device=DeviceFactory(organization=org))
+    with time_machine.travel(NOW, tick=False):
+        signal = signal_reporting(load, minutes_ago=30)
+        write(SampleBatch([signal.series_id], [NOW_MS + 86_400_000], [9.0]), Policy.OVERWRITE)
+
+    dashboard = summary(org)
+
+    assert figures_of(dashboard, org).stale_signals == 1
+    assert dashboard.stale_signals == [signal]
+    assert dashboard.stale_signals[0].current_at == NOW - timedelta(minutes=30)
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,13 @@
 import math
 
 import pytest
+import time_machine
 
 from apps.core.exceptions import Invalid, NotFound
-from apps.timeseries import store
+from apps.timeseries import query, store
+from apps.timeseries.models import Series
 from apps.timeseries.retention import samples_expire
+from apps.timeseries.selectors import series_current
 from apps.timeseries.services import samples_delete
 from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import SeriesFactory
@@ -241,3 +244,61 @@ def test_every_change_to_a_series_samples_bumps_its_revision(org):
     after_expiry = revision()
 
     assert (first, after_write, after_delete, after_expiry) == (0, 1, 2, 3)
+
+
+# --- samples dated later than the write ---------------------------------------------------------
+
+NOW = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+DAY = 86_400_000
+
+
+def current(series, now_ms):
+    """The series' current sample through both readers: the annotation and the raw selector."""
+    annotated = Series.objects.annotate(**series_current(now_ms=now_ms)).get(pk=series.pk)
+    raw = query.latest(series_ids=[series.pk], now_ms=now_ms).get(series.pk)
+    assert raw == (
+        (annotated.current_ts, annotated.current_value) if annotated.current_ts is not None else None
+    )
+    return annotated.current_ts, annotated.current_value
+
+
+def test_a_sample_dated_later_is_stored_but_becomes_the_latest_only_when_its_time_comes(series):
+    with time_machine.travel(NOW / 1000, tick=False):
+        write(batch_of(series, [NOW - 1_000, NOW + 29 * DAY], [5, 999]), Policy.OVERWRITE)
+
+    series.refresh_from_db()
+    assert (series.last_ts, series.last_value, series.next_ts) == (NOW - 1_000, 5.0, NOW + 29 * DAY)
+    assert stored(series) == [(NOW - 1_000, 5.0, None), (NOW + 29 * DAY, 999.0, None)]
+    assert current(series, NOW) == (NOW - 1_000, 5.0)
+    assert current(series, NOW - 1_001) == (None, None)  # an instant before the row's sample
+    assert current(series, NOW + 29 * DAY - 1) == (NOW - 1_000, 5.0)
+    assert current(series, NOW + 29 * DAY) == (NOW + 29 * DAY, 999.0)
+
+
+def test_a_write_after_a_future_sample_came_due_makes_it_the_latest(series):
+    with time_machine.travel(NOW / 1000, tick=False):
+        write(batch_of(series, [NOW, NOW + DAY, NOW + 2 * DAY], [1, 2, 3]), Policy.OVERWRITE)
+    with time_machine.travel((NOW + DAY + 1) / 1000, tick=False):
+        write(batch_of(series, [NOW - DAY], [0]), Policy.OVERWRITE)
+
+    series.refresh_from_db()
+    assert (series.last_ts, series.last_value, series.next_ts) == (NOW + DAY, 2.0, NOW + 2 * DAY)
+
+
+def test_a_series_with_only_future_samples_has_no_current_value_yet(series):
+    with time_machine.travel(NOW / 1000, tick=False):
+        write(batch_of(series, [NOW + DAY], [7]), Policy.OVERWRITE)
+
+    series.refresh_from_db()
+    assert (series.last_ts, series.last_value, series.next_ts) == (None, None, NOW + DAY)
+    assert current(series, NOW) == (None, None)
+    assert query.latest(series_ids=[series.pk], now_ms=NOW) == {}
+
+
+def test_deleting_the_future_samples_forgets_them(series):
+    with time_machine.travel(NOW / 1000, tick=False):
+        write(batch_of(series, [NOW - 1, NOW + DAY], [1, 2]), Policy.OVERWRITE)
+        samples_delete(series_id=series.pk, start_ms=NOW, end_ms=NOW + 2 * DAY)
+
+    series.refresh_from_db()
+    assert (series.last_ts, series.next_ts) == (NOW - 1, None)

@@ -37,10 +37,11 @@ def number(value: float, value_type: str) -> int | float:
 
 
 def datastream_value(stream: DataStream) -> dict:
-    """A DataStreamValue. The current value is the newer of the datastream's own (set through
-    this dialect) and, for numeric datastreams, its series' newest sample, so a value another
-    dialect writes to the shared series shows here too. `value` and `updatedAt` are absent when
-    neither was ever set."""
+    """A DataStreamValue of a datastream from `selectors.datastream_list`. The current value is
+    the newer of the datastream's own (set through this dialect, at the time it was set) and, for
+    numeric datastreams, its series' current sample (the newest at or before now: a sample dated
+    later becomes current when its time comes), so a value another dialect writes to the shared
+    series shows here too. `value` and `updatedAt` are absent when neither was ever set."""
     body = {
         "dataStreamId": stream.stream_id,
         "pin": stream.pin,
@@ -51,13 +52,9 @@ def datastream_value(stream: DataStream) -> dict:
     updated_at = None
     if stream.value_updated_at is not None:
         updated_at = (stream.value_updated_at - _EPOCH) // timedelta(milliseconds=1)  # exact, no float
-    series = stream.series if stream.is_numeric else None
-    if (
-        series is not None
-        and series.last_ts is not None
-        and (updated_at is None or series.last_ts >= updated_at)
-    ):
-        value, updated_at = series.last_value, series.last_ts
+    series_ts = stream.current_ts if stream.is_numeric else None
+    if series_ts is not None and (updated_at is None or series_ts >= updated_at):
+        value, updated_at = stream.current_value, series_ts
     if value is not None:
         body["value"] = number(value, stream.value_type) if stream.is_numeric else value
         body["updatedAt"] = updated_at

@@ -43,11 +43,12 @@ def signal(signal: Signal) -> dict:
     }
 
 
-REALTIME_FIELDS = ("uid", "si", "enable", "series__last_ts", "series__last_value")
+# current_*: annotated by `selectors.series_current`, the series' newest sample at or before now.
+REALTIME_FIELDS = ("uid", "si", "enable", "current_ts", "current_value")
 
 
 def realtime(row: tuple, *, now_ms: int, staleness_ms: int) -> dict:
-    """A REALTIME_FIELDS row. `s` is 1 when the signal is enabled and its latest value younger
+    """A REALTIME_FIELDS row. `s` is 1 when the signal is enabled and its current value younger
     than the staleness limit. Rows, not model instances: a thousand signals render in a few ms."""
     uid, si, enable, last_ts, last_value = row
     fresh = last_ts is not None and now_ms - last_ts < staleness_ms

@@ -21,6 +21,7 @@ from apps.api.common.views import DialectView
 from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors
 from apps.timeseries import query
+from apps.timeseries.selectors import series_current
 
 from . import render
 from .authentication import API_PERMISSION, GavazziAuthentication
@@ -242,8 +243,9 @@ class RealtimeView(GavazziView):
     )
     def get(self, request, **kwargs):
         offset, limit = self.paging()
-        rows = self.signals().values_list(*render.REALTIME_FIELDS)[offset : offset + limit]
         now_ms, staleness_ms = _now_ms(), self.organization.effective_realtime_staleness_seconds * 1000
+        signals = self.signals().annotate(**series_current(now_ms=now_ms, via="series"))
+        rows = signals.values_list(*render.REALTIME_FIELDS)[offset : offset + limit]
         body = {str(row[0]): render.realtime(row, now_ms=now_ms, staleness_ms=staleness_ms) for row in rows}
         return Response({"realtime": body})
 

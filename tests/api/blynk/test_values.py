@@ -1,20 +1,24 @@
 """Current values: reading one device's and up to ten devices' datastreams, writing one or many
 values, widget properties."""
 
+from datetime import UTC, datetime
+
 import pytest
+from rest_framework.test import APIClient
 
 from apps.inventory.models import DataStream, Device, ValueType
 from apps.tenancy.models import Organization
 from tests.factories import DataStreamFactory, DeviceFactory
 from tests.timeseries.helpers import PAST_THE_END_MS, store_unchecked
 
-from .conftest import NOW_MS, device_stream, history
+from .conftest import DAY_MS, NOW_MS, bearer, device_stream, history, org_token
 
 V2 = "/api/v2/organization/device/datastreams"
 BATCH = "/api/v1/organization/device/datastreams/batch"
 VALUE = "/api/v1/organization/device/datastream"
 VALUES = "/api/v1/organization/device/datastreams"
 PROPERTY = "/api/v1/organization/device/datastream/property"
+IMPORT = "/api/v1/organization/device/import/batch"
 DEVICE_404 = {
     "error": {"message": "Device with identifier {} is not found or belong to another organization."}
 }
@@ -94,6 +98,7 @@ def test_a_value_another_dialect_wrote_to_the_shared_series_is_the_current_value
 
     ds = device_stream("demo", 1, 1)
     write(SampleBatch([ds.series_id], [NOW_MS + 1_000], [250.5]), Policy.OVERWRITE)
+    clock.shift(1)  # the sample is a second ahead of the frozen clock: current once its time comes
 
     body = api.get(V2, {"deviceId": 1, "dataStreamIds": "1"}).json()
 
@@ -110,6 +115,37 @@ def test_a_latest_sample_stored_outside_years_1_to_9999_is_shown_as_the_integer_
 
     assert response.status_code == 200
     assert (response.json()[0]["value"], response.json()[0]["updatedAt"]) == (3.0, PAST_THE_END_MS)
+
+
+def ems_realtime(demo, uid: int) -> dict:
+    ems = APIClient()
+    token = ems.post("/v1/auth/login", demo["ems"], format="json").json()["token"]
+    ems.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return ems.get("/v1/realtime", {"uids": str(uid)}).json()["realtime"][str(uid)]
+
+
+def test_a_future_sample_is_stored_but_becomes_current_only_when_its_time_comes(clock, demo):
+    # Device 1's datastream 1 shares its series with EMS signal 100.
+    api = bearer(org_token(demo["blynk"]))
+    future = NOW_MS + 29 * DAY_MS
+    body = {"deviceId": 1, "dataStreamId": 1, "values": [{"value": 999, "ts": future}]}
+    imported = api.post(IMPORT, body, format="json")
+    assert imported.status_code == 204
+
+    assert api.post(VALUE, {"deviceId": 1, "dataStreamId": 1, "value": 5}, format="json").status_code == 204
+
+    now = [stream(1, 1, "Temperature", 5.0, NOW_MS)]
+    assert api.get(V2, {"deviceId": 1, "dataStreamIds": "1"}).json() == now
+    assert ems_realtime(demo, 100) == {"uid": 100, "si": 29, "v": 5.0, "t": NOW_MS, "r": 0, "s": 1}
+    assert history(device_stream("demo", 1, 1))[-2:] == [(NOW_MS, 5.0), (future, 999.0)]
+
+    clock.move_to(datetime.fromtimestamp((future + 60_000) / 1000, tz=UTC))
+    api = bearer(org_token(demo["blynk"]))
+
+    assert api.get(V2, {"deviceId": 1, "dataStreamIds": "1"}).json() == [
+        stream(1, 1, "Temperature", 999.0, future)
+    ]
+    assert ems_realtime(demo, 100) == {"uid": 100, "si": 29, "v": 999.0, "t": future, "r": 0, "s": 1}
 
 
 @pytest.mark.parametrize(

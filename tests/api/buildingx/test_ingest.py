@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+import time_machine
 from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 
@@ -676,9 +677,9 @@ def test_a_point_without_a_series_gets_one_on_its_first_write(api, creds):
 
 def test_the_series_latest_sample_follows_the_write(api, path, creds):
     series = Point.objects.get(uuid=creds["point_id"]).series
-    newest = series.last_ts + 60_000
-
-    response = post_values(api, path, {"data": [point_value(timestamp(newest), "42.5")]})
+    newest = series.last_ts + 60_000  # the next minute: written once it has come
+    with time_machine.travel((newest + 1_000) / 1000, tick=False):
+        response = post_values(api, path, {"data": [point_value(timestamp(newest), "42.5")]})
 
     assert response.status_code == 204
     series.refresh_from_db()
