@@ -4,12 +4,13 @@ values, widget properties."""
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from apps.inventory.models import DataStream, Device, ValueType
 from apps.tenancy.models import Organization
 from tests.factories import DataStreamFactory, DeviceFactory
-from tests.timeseries.helpers import PAST_THE_END_MS, store_unchecked
+from tests.timeseries.helpers import BEFORE_THE_START_MS, store_unchecked
 
 from .conftest import DAY_MS, NOW_MS, bearer, device_stream, history, org_token
 
@@ -107,14 +108,19 @@ def test_a_value_another_dialect_wrote_to_the_shared_series_is_the_current_value
 
 
 def test_a_latest_sample_stored_outside_years_1_to_9999_is_shown_as_the_integer_it_is(api):
-    # As older rows or a hand-written insert may leave it: epoch milliseconds show it exactly.
+    # As older rows or a hand-written insert may leave it: epoch milliseconds show it exactly. (One
+    # past year 9999 lies in the future, so it is not current: one before year 1 is.)
     ds = device_stream("demo", 1, 1)
-    store_unchecked(ds.series_id, [(PAST_THE_END_MS, 3.0)])
+    # Nothing newer: neither the demo's samples nor the datastream's own last value.
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM timeseries_sample WHERE series_id = %s", [ds.series_id])
+    DataStream.objects.filter(pk=ds.pk).update(value=None, value_updated_at=None)
+    store_unchecked(ds.series_id, [(BEFORE_THE_START_MS, 3.0)])
 
     response = api.get(V2, {"deviceId": 1, "dataStreamIds": "1"})
 
     assert response.status_code == 200
-    assert (response.json()[0]["value"], response.json()[0]["updatedAt"]) == (3.0, PAST_THE_END_MS)
+    assert (response.json()[0]["value"], response.json()[0]["updatedAt"]) == (3.0, BEFORE_THE_START_MS)
 
 
 def ems_realtime(demo, uid: int) -> dict:
