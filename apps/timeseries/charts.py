@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 from apps.core.exceptions import Invalid
 
 from .models import Sample
-from .query import local_day_edges, local_month_edges, rollups, rollups_by_edges, samples_page
+from .query import local_day_edges, local_month_edges, rollups_by_edges, samples_page
+from .rollup import rollups
 
 SECOND_MS = 1_000
 MINUTE_MS = 60 * SECOND_MS

@@ -20,6 +20,7 @@ from apps.api.common.views import DialectView
 from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors
 from apps.timeseries import query
+from apps.timeseries.selectors import rollup_page
 
 from . import render
 from .authentication import API_PERMISSION, GavazziAuthentication
@@ -275,8 +276,8 @@ class HistoryView(GavazziView):
         start, end = self.window()
         offset, limit = self.paging()
         signals = list(self.signals())
-        rollups = query.rollups(
-            series_ids=sorted({s.series_id for s in signals if s.series_id is not None}),
+        rollups = rollup_page(
+            series=[s.series for s in signals if s.series_id is not None],
             start_ms=start,
             end_ms=end,
             period_ms=settings.EMS_HISTORY_PERIOD_SECONDS * 1000,
