@@ -15,6 +15,8 @@ from apps.core import exceptions as ems
 logger = logging.getLogger(__name__)
 
 DATABASE_RETRY_AFTER = "5"
+STATEMENT_TIMEOUT_MESSAGE = "The request took longer than the server allows; try again later."
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement cancelled (by statement_timeout)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,11 @@ def problem_for(exc: Exception) -> Problem | None:
             return Problem(404, "Not found.")
         case DjangoPermissionDenied():
             return Problem(403, "Permission denied.")
+        case DatabaseError() if getattr(exc.__cause__, "sqlstate", None) == QUERY_CANCELED:
+            # The request's statement timeout (apps/api/common/timeout.py): the database is
+            # fine, this request asked too much of it.
+            logger.warning("statement cancelled: %s", exc)
+            return Problem(503, STATEMENT_TIMEOUT_MESSAGE, headers={"Retry-After": DATABASE_RETRY_AFTER})
         case DatabaseError():
             logger.exception("database unavailable")
             return Problem(
