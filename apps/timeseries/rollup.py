@@ -106,14 +106,15 @@ def rollup_pages(
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
+        records: list[Rollup] = []
         previous_value: float | None = None
-        for series_id, first_ts, next_ts, previous, period_end, last_ts, value, min_value, max_value in rows:
-            page = pages[series_id]
-            if page.first_ts is None:
-                page = pages[series_id] = RollupPage([], first_ts, next_ts)
+        for series_id, period_end, last_ts, value, min_value, max_value, first_ts, next_ts, previous in rows:
+            if first_ts is not None:  # the first record of the series' page
+                records = []
+                pages[series_id] = RollupPage(records, first_ts, next_ts)
                 previous_value = previous
             delta = 0.0 if previous_value is None else value - previous_value
-            page.records.append(Rollup(period_end, last_ts, value, delta, min_value, max_value))
+            records.append(Rollup(period_end, last_ts, value, delta, min_value, max_value))
             previous_value = value
     return pages
 
@@ -201,10 +202,14 @@ def _rollup_page_sql(
             WHERE f.first_ts IS NOT NULL
         ),
         periods AS ({periods})
-        SELECT r.series_id, r.first_ts, r.next_ts, r.previous_value, r.period_start + %(period)s, r.last_ts,
+        SELECT r.series_id, r.period_start + %(period)s, r.last_ts,
                (SELECT v.value FROM timeseries_sample AS v
                 WHERE v.series_id = r.series_id AND v.ts = r.last_ts),
-               r.min_value, r.max_value
+               r.min_value, r.max_value,
+               -- the page's bounds, on its first record only: sent and converted once
+               CASE WHEN r.period_start <= r.first_ts THEN r.first_ts END,
+               CASE WHEN r.period_start <= r.first_ts THEN r.next_ts END,
+               CASE WHEN r.period_start <= r.first_ts THEN r.previous_value END
         FROM periods AS r
         ORDER BY r.series_id, r.period_start
     """
