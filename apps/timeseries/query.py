@@ -1,4 +1,5 @@
 """The store's reads: sample ranges (paged), per-period rollups, calendar buckets, latest values.
+(A window's rollups, whole or a page at a time, are in rollup.py, which shares the helpers here.)
 
 Everything here is hand-written SQL over `timeseries_sample`, for three reasons the ORM cannot
 meet: the sample model has a composite key and is never loaded as model instances; rollups need
