@@ -69,7 +69,7 @@ def main() -> None:
     from django.db import connection, transaction
 
     from apps.tenancy.models import Organization
-    from apps.timeseries import query
+    from apps.timeseries import query, rollup
     from apps.timeseries.models import Series
     from apps.timeseries.store import Policy, SampleBatch, write, write_accept, write_release
 
@@ -223,11 +223,11 @@ def main() -> None:
 
     one = rollup_ids[len(rollup_ids) // 2]
     day = {"start_ms": T0_MS, "end_ms": T0_MS + DAY_MS, "period_ms": MINUTE_MS}
-    records = query.rollups(series_ids=[one], **day)[one]
+    records = rollup.rollups(series_ids=[one], **day)[one]
     assert len(records) == DAY_MS // MINUTE_MS, len(records)
-    rollup_one = median_seconds(lambda: query.rollups(series_ids=[one], **day), times=ROLLUP_RUNS)
+    rollup_one = median_seconds(lambda: rollup.rollups(series_ids=[one], **day), times=ROLLUP_RUNS)
     ten = rollup_ids[:10]
-    rollup_ten = median_seconds(lambda: query.rollups(series_ids=ten, **day), times=ROLLUP_RUNS)
+    rollup_ten = median_seconds(lambda: rollup.rollups(series_ids=ten, **day), times=ROLLUP_RUNS)
     latest_all = median_seconds(
         lambda: query.rollups_latest(series_ids=rollup_ids, period_ms=MINUTE_MS), times=ROLLUP_RUNS
     )

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 from apps.core.exceptions import Invalid
 
 from .models import Sample
-from .query import local_day_edges, local_month_edges, rollups, rollups_by_edges, samples_page
+from .query import local_day_edges, local_month_edges, rollups_by_edges, samples_page
+from .rollup import rollups
 from .store import MAX_TS_MS, MIN_TS_MS
 
 SECOND_MS = 1_000

@@ -1,4 +1,5 @@
 """The store's reads: sample ranges (paged), per-period rollups, calendar buckets, latest values.
+(A window's rollups, whole or a page at a time, are in rollup.py, which shares the helpers here.)
 
 Everything here is hand-written SQL over `timeseries_sample`, for three reasons the ORM cannot
 meet: the sample model has a composite key and is never loaded as model instances; rollups need
@@ -72,12 +73,12 @@ def _placeholders(n: int) -> str:
     return ", ".join(["%s"] * n)
 
 
-def _period_start(column: str) -> str:
-    # Floor to a multiple of the period (a bound parameter). `/` and `%` truncate towards zero
-    # on both databases, so `ts - ts % P` would put negative times in the wrong period; the
-    # double modulo gives the non-negative remainder, i.e. floor semantics, with integer SQL
-    # only.
-    return f"({column} - (({column} %% %s) + %s) %% %s)"
+def _period_start(column: str, period: str = "%s") -> str:
+    # Floor to a multiple of the period (a bound parameter, `period` its placeholder). `/` and
+    # `%` truncate towards zero on both databases, so `ts - ts % P` would put negative times in
+    # the wrong period; the double modulo gives the non-negative remainder, i.e. floor
+    # semantics, with integer SQL only.
+    return f"({column} - (({column} %% {period}) + {period}) %% {period})"
 
 
 def _check_paging(offset: int, limit: int | None) -> None:
@@ -180,68 +181,6 @@ def samples_after(
             [*params, limit],
         )
         return [SampleRow._make(row) for row in cursor.fetchall()]
-
-
-def rollups(
-    *,
-    series_ids: Sequence[int],
-    start_ms: int,
-    end_ms: int,
-    period_ms: int,
-    offset: int = 0,
-    limit: int | None = None,
-) -> dict[int, list[Rollup]]:
-    """Per-period rollups of each series over the samples in [start_ms, end_ms), oldest first.
-
-    Period k covers [k·P, (k+1)·P) ms, aligned to the Unix epoch whatever `start_ms` is (floor
-    semantics, so negative times too); a period without samples gives no record. `offset` and
-    `limit` count records per series. The delta is computed by a window function over the whole
-    window before paging, so a record's delta is the same on every page.
-
-    One hand-written statement for any number of series: group each series' samples by period
-    (a range scan of the primary key), fetch the last sample's value by a primary-key lookup,
-    then LAG for the delta and ROW_NUMBER for per-series paging. The ORM cannot express the
-    floor, the join back on the composite key or paging per partition. Every requested series
-    is a key of the result (an empty list when it has no record on the page).
-    """
-    if period_ms <= 0:
-        raise ValueError("period_ms must be positive")
-    _check_paging(offset, limit)
-    result: dict[int, list[Rollup]] = {series_id: [] for series_id in series_ids}
-    if not result or limit == 0 or start_ms >= end_ms:
-        return result
-    page = "n > %s" + (" AND n <= %s" if limit is not None else "")
-    page_params = [offset] + ([offset + limit] if limit is not None else [])
-    sql = f"""
-        WITH periods AS (
-            SELECT series_id, period_start, MAX(ts) AS last_ts, MIN(value) AS min_value,
-                   MAX(value) AS max_value
-            FROM (
-                SELECT series_id, ts, value, {_period_start("ts")} AS period_start
-                FROM timeseries_sample
-                WHERE series_id IN ({_placeholders(len(result))}) AND ts >= %s AND ts < %s
-            ) AS windowed
-            GROUP BY series_id, period_start
-        ),
-        records AS (
-            SELECT p.series_id, p.period_start, p.last_ts, s.value, p.min_value, p.max_value,
-                   COALESCE(s.value - LAG(s.value) OVER w, 0.0) AS delta,
-                   ROW_NUMBER() OVER w AS n
-            FROM periods AS p
-            JOIN timeseries_sample AS s ON s.series_id = p.series_id AND s.ts = p.last_ts
-            WINDOW w AS (PARTITION BY p.series_id ORDER BY p.period_start)
-        )
-        SELECT series_id, period_start + %s, last_ts, value, delta, min_value, max_value
-        FROM records
-        WHERE {page}
-        ORDER BY series_id, period_start
-    """
-    params = [period_ms] * 3 + list(result) + [start_ms, end_ms, period_ms, *page_params]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for series_id, period_end, last_ts, value, delta, min_value, max_value in cursor.fetchall():
-            result[series_id].append(Rollup(period_end, last_ts, value, delta, min_value, max_value))
-    return result
 
 
 def rollups_latest(*, series_ids: Sequence[int], period_ms: int) -> dict[int, Rollup]:

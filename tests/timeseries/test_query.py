@@ -5,7 +5,7 @@ from itertools import pairwise
 
 import pytest
 
-from apps.timeseries import query
+from apps.timeseries import query, rollup
 from apps.timeseries.models import Series
 from apps.timeseries.query import Bucket, LatestValue, Rollup, SampleRow
 from apps.timeseries.store import Policy, SampleBatch, write
@@ -165,7 +165,7 @@ def test_samples_after_without_bounds_reads_from_the_oldest_sample(series, add_s
 
 def test_rollups_give_last_value_delta_min_max_per_period_and_skip_empty_periods(meter):
     # when
-    records = query.rollups(series_ids=[meter.pk], start_ms=60_000, end_ms=300_000, period_ms=MINUTE)
+    records = rollup.rollups(series_ids=[meter.pk], start_ms=60_000, end_ms=300_000, period_ms=MINUTE)
 
     # then
     assert records == {meter.pk: METER_ROLLUPS}
@@ -173,7 +173,7 @@ def test_rollups_give_last_value_delta_min_max_per_period_and_skip_empty_periods
 
 def test_rollups_align_periods_to_the_epoch_whatever_the_start(meter):
     # when
-    records = query.rollups(series_ids=[meter.pk], start_ms=61_000, end_ms=250_000, period_ms=MINUTE)
+    records = rollup.rollups(series_ids=[meter.pk], start_ms=61_000, end_ms=250_000, period_ms=MINUTE)
 
     # then: the first period is still [60 000, 120 000), holding only the samples from the start on
     assert records[meter.pk] == [
@@ -185,7 +185,7 @@ def test_rollups_align_periods_to_the_epoch_whatever_the_start(meter):
 
 def test_rollups_include_a_sample_at_start_and_exclude_one_at_end(meter):
     # when
-    records = query.rollups(series_ids=[meter.pk], start_ms=61_500, end_ms=120_000, period_ms=MINUTE)
+    records = rollup.rollups(series_ids=[meter.pk], start_ms=61_500, end_ms=120_000, period_ms=MINUTE)
 
     # then
     assert records[meter.pk] == [
@@ -195,7 +195,7 @@ def test_rollups_include_a_sample_at_start_and_exclude_one_at_end(meter):
 
 def test_rollups_split_periods_at_the_exact_millisecond(meter):
     # when: 119 999 is the last millisecond of one minute, 120 000 the first of the next
-    records = query.rollups(series_ids=[meter.pk], start_ms=119_999, end_ms=120_001, period_ms=MINUTE)
+    records = rollup.rollups(series_ids=[meter.pk], start_ms=119_999, end_ms=120_001, period_ms=MINUTE)
 
     # then
     assert [(r.period_end_ms, r.last_ts) for r in records[meter.pk]] == [
@@ -209,7 +209,7 @@ def test_rollups_floor_negative_times_into_the_period_before_zero(series, add_sa
     add_samples(series, [(-60_001, 1.0), (-60_000, 2.0), (-1, 4.0), (0, 8.0)])
 
     # when
-    records = query.rollups(series_ids=[series.pk], start_ms=-HOUR, end_ms=HOUR, period_ms=MINUTE)
+    records = rollup.rollups(series_ids=[series.pk], start_ms=-HOUR, end_ms=HOUR, period_ms=MINUTE)
 
     # then
     assert records[series.pk] == [
@@ -222,7 +222,7 @@ def test_rollups_floor_negative_times_into_the_period_before_zero(series, add_sa
 def test_rollups_paging_does_not_change_delta(meter):
     # when
     pages = [
-        query.rollups(
+        rollup.rollups(
             series_ids=[meter.pk], start_ms=0, end_ms=HOUR, period_ms=MINUTE, offset=offset, limit=2
         )[meter.pk]
         for offset in (0, 2, 4)
@@ -242,7 +242,7 @@ def test_rollups_of_several_series_page_each_series_in_one_query(
 
     # when
     with django_assert_num_queries(1):
-        records = query.rollups(
+        records = rollup.rollups(
             series_ids=[meter.pk, other_series.pk, silent.pk],
             start_ms=0,
             end_ms=HOUR,
@@ -263,7 +263,7 @@ def test_rollups_of_several_series_page_each_series_in_one_query(
 
 def test_rollups_with_a_period_of_two_minutes_regroup_the_same_samples(meter):
     # when
-    records = query.rollups(series_ids=[meter.pk], start_ms=0, end_ms=HOUR, period_ms=2 * MINUTE)
+    records = rollup.rollups(series_ids=[meter.pk], start_ms=0, end_ms=HOUR, period_ms=2 * MINUTE)
 
     # then
     assert records[meter.pk] == [
@@ -276,7 +276,7 @@ def test_rollups_with_a_period_of_two_minutes_regroup_the_same_samples(meter):
 def test_rollups_refuse_a_period_that_is_not_positive(meter):
     # when / then
     with pytest.raises(ValueError, match="period_ms"):
-        query.rollups(series_ids=[meter.pk], start_ms=0, end_ms=HOUR, period_ms=0)
+        rollup.rollups(series_ids=[meter.pk], start_ms=0, end_ms=HOUR, period_ms=0)
 
 
 def test_rollups_latest_gives_the_newest_period_with_delta_to_the_previous_period_with_samples(
@@ -303,7 +303,7 @@ def test_rollups_latest_gives_the_newest_period_with_delta_to_the_previous_perio
 def test_rollups_latest_matches_the_last_record_of_rollups(meter):
     # when
     newest = query.rollups_latest(series_ids=[meter.pk], period_ms=2 * MINUTE)[meter.pk]
-    ranged = query.rollups(series_ids=[meter.pk], start_ms=0, end_ms=HOUR, period_ms=2 * MINUTE)[meter.pk]
+    ranged = rollup.rollups(series_ids=[meter.pk], start_ms=0, end_ms=HOUR, period_ms=2 * MINUTE)[meter.pk]
 
     # then
     assert newest == ranged[-1]

@@ -16,6 +16,8 @@ logger = logging.getLogger(__name__)
 
 DATABASE_RETRY_AFTER = "5"
 DATA_ERROR_MESSAGE = "The request holds a value the database cannot take."
+STATEMENT_TIMEOUT_MESSAGE = "The request took longer than the server allows; try again later."
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement cancelled (by statement_timeout)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,11 @@ def problem_for(exc: Exception) -> Problem | None:
             # warning to add the missing check, not an outage.
             logger.warning("database refused a value: %s", exc)
             return Problem(400, DATA_ERROR_MESSAGE)
+        case DatabaseError() if getattr(exc.__cause__, "sqlstate", None) == QUERY_CANCELED:
+            # The request's statement timeout (apps/api/common/timeout.py): the database is
+            # fine, this request asked too much of it.
+            logger.warning("statement cancelled: %s", exc)
+            return Problem(503, STATEMENT_TIMEOUT_MESSAGE, headers={"Retry-After": DATABASE_RETRY_AFTER})
         case DatabaseError():
             logger.exception("database unavailable")
             return Problem(

@@ -1,7 +1,7 @@
 """The base of every dialect view. It owns what no view may forget: authentication to a
 Principal, the tenant (`self.organization`, the only organization a view may read or change),
-the per-organization request limit, the body limit checked before anything parses the body, and
-the dialect's error shape."""
+the per-organization request limit, the body limit checked before anything parses the body, the
+statement timeout its queries run under, and the dialect's error shape."""
 
 from typing import ClassVar
 
@@ -12,6 +12,7 @@ from apps.access.principal import Principal
 
 from .errors import PayloadTooLarge
 from .ratelimit import OrganizationRateThrottle
+from .timeout import statement_timeout_end, statement_timeout_start
 
 DEFAULT_BODY_LIMIT = 16 * 1024
 
@@ -38,7 +39,13 @@ class DialectView(APIView):
 
     def initial(self, request, *args, **kwargs):
         self._enforce_body_limit(request)
+        self._statement_timeout = statement_timeout_start()
         super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if getattr(self, "_statement_timeout", False):
+            statement_timeout_end()
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def _enforce_body_limit(self, request) -> None:
         """Refuse by the announced length, before any parser reads the body. (Under WSGI a body

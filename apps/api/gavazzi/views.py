@@ -21,7 +21,7 @@ from apps.api.common.views import DialectView
 from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors
 from apps.timeseries import query
-from apps.timeseries.selectors import series_current
+from apps.timeseries.selectors import rollup_page, series_current
 
 from . import render
 from .authentication import API_PERMISSION, GavazziAuthentication
@@ -70,6 +70,8 @@ def _parse_uid(raw: str, kind: str) -> int:
 class GavazziView(DialectView):
     authentication_classes: ClassVar = [GavazziAuthentication]
     exception_handler = staticmethod(exception_handler)
+    # Every signal-reading path takes `uids` but the one-signal history, a bare array (API.md §4).
+    takes_uids: ClassVar[bool] = True
 
     def scope(self) -> dict:
         """The device, load or signal named in the path ({} for the unscoped paths)."""
@@ -89,11 +91,13 @@ class GavazziView(DialectView):
         return (page - 1) * limit, limit
 
     def signals(self):
-        """The signals of the path's scope, filtered by `uids` (or the one signal of the path)."""
+        """The signals of the path's scope filtered by `uids`: the one signal of a signal path
+        too, by the rule of the device and load paths (`uids` filters within the scope)."""
+        uids = int_list(self.request.query_params, "uids") if self.takes_uids else None
         if "signal_uid" in self.kwargs:
             uid = _parse_uid(self.kwargs["signal_uid"], "Signal")
-            return [selectors.signal_get(organization=self.organization, uid=uid)]
-        uids = int_list(self.request.query_params, "uids")
+            signal = selectors.signal_get(organization=self.organization, uid=uid)
+            return [signal] if uids is None or signal.uid in uids else []
         return selectors.signal_list(organization=self.organization, uids=uids, **self.scope())
 
 
@@ -277,8 +281,8 @@ class HistoryView(GavazziView):
         start, end = self.window()
         offset, limit = self.paging()
         signals = list(self.signals())
-        rollups = query.rollups(
-            series_ids=sorted({s.series_id for s in signals if s.series_id is not None}),
+        rollups = rollup_page(
+            series=[s.series for s in signals if s.series_id is not None],
             start_ms=start,
             end_ms=end,
             period_ms=settings.EMS_HISTORY_PERIOD_SECONDS * 1000,
@@ -296,6 +300,7 @@ class HistoryView(GavazziView):
 
 class SignalHistoryView(HistoryView):
     bare = True
+    takes_uids = False
 
     @extend_schema(
         tags=["EMS gateway"],

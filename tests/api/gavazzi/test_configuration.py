@@ -107,6 +107,15 @@ def test_signals_in_the_vendor_shape_in_every_scope(api):
     assert list(api.get("/v1/devices/1/signals").json()["signals"]) == ["3", "4", "5"]
 
 
+def test_uids_filter_within_the_scope_of_every_path_the_signal_path_too(api):
+    # Issue #13 (16): /v1/signals/{uid} ignored `uids` while the device and load paths applied it.
+    assert api.get("/v1/devices/1", {"uids": "59"}).json() == {"devices": {}}
+    assert api.get("/v1/loads/2", {"uids": "3"}).json() == {"loads": {}}
+    assert api.get("/v1/signals/100", {"uids": "101"}).json() == {"signals": {}}
+    assert api.get("/v1/signals/100", {"uids": "100,101"}).json() == {"signals": {"100": SIGNAL_100}}
+    assert api.get("/v1/signals/100", {"uids": "x"}).status_code == 400
+
+
 def test_signals_are_paged_by_limit_and_one_based_page(api):
     assert api.get("/v1/signals", {"limit": 2}).json()["signals"].keys() == {"3", "4"}
     assert api.get("/v1/signals", {"limit": 2, "page": 2}).json()["signals"].keys() == {"5", "100"}
