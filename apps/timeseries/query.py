@@ -183,8 +183,11 @@ def samples_after(
         return [SampleRow._make(row) for row in cursor.fetchall()]
 
 
-def rollups_latest(*, series_ids: Sequence[int], period_ms: int) -> dict[int, Rollup]:
-    """Each series' latest rollup: the period holding its newest sample.
+def rollups_latest(
+    *, series_ids: Sequence[int], period_ms: int, now_ms: int | None = None
+) -> dict[int, Rollup]:
+    """Each series' latest rollup: the period holding its newest sample at or before `now_ms`
+    (default now; a sample dated later is stored but not current yet, as for realtime values).
 
     The delta is relative to the last sample before that period (the value of the previous
     period that has samples), 0 when there is none. Series without samples are left out.
@@ -207,7 +210,8 @@ def rollups_latest(*, series_ids: Sequence[int], period_ms: int) -> dict[int, Ro
     sql = f"""
         WITH newest AS {materialized} (
             SELECT series.id AS series_id,
-                   (SELECT MAX(x.ts) FROM timeseries_sample AS x WHERE x.series_id = series.id) AS last_ts
+                   (SELECT MAX(x.ts) FROM timeseries_sample AS x
+                    WHERE x.series_id = series.id AND x.ts <= %s) AS last_ts
             FROM timeseries_series AS series
             WHERE series.id IN ({_placeholders(len(ids))})
         ),
@@ -227,9 +231,10 @@ def rollups_latest(*, series_ids: Sequence[int], period_ms: int) -> dict[int, Ro
           ON s.series_id = lp.series_id AND s.ts >= lp.period_start AND s.ts <= lp.last_ts
         GROUP BY lp.series_id, lp.period_start, lp.last_ts
     """
+    now_ms = time_ns() // 1_000_000 if now_ms is None else now_ms
     result: dict[int, Rollup] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*ids, period_ms, period_ms, period_ms, period_ms])
+        cursor.execute(sql, [now_ms, *ids, period_ms, period_ms, period_ms, period_ms])
         for series_id, period_end, last_ts, value, previous, min_value, max_value in cursor.fetchall():
             delta = 0.0 if previous is None else value - previous
             result[series_id] = Rollup(period_end, last_ts, value, delta, min_value, max_value)

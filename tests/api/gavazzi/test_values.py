@@ -197,18 +197,37 @@ def test_another_organizations_values_are_never_shown(api, other_api, signals):
 
 
 def test_samples_stored_outside_years_1_to_9999_are_shown_as_the_integers_they_are(api, signals):
-    # Given signal 501's series holding samples no write accepts any more (the later one its
-    # latest), as older rows or a hand-written insert may: epoch seconds and milliseconds show
-    # any stored instant exactly, so realtime and history show them instead of failing.
+    # Given signal 501's series holding samples no write accepts any more, as older rows or a
+    # hand-written insert may: epoch seconds and milliseconds show any stored instant exactly, so
+    # realtime and history show them instead of failing. (The one past year 9999 lies in the
+    # future: stored, in the history, but not current.)
     store_unchecked(signals[501].series_id, [(BEFORE_THE_START_MS, 1.0), (PAST_THE_END_MS, 3.0)])
     period_end_s = (PAST_THE_END_MS // 60_000 + 1) * 60
     late = {"uid": 501, "t": PAST_THE_END_MS // 1000, "p": period_end_s, "v": 3.0, "max": 3.0, "min": 3.0}
+    early_end_s = (BEFORE_THE_START_MS // 60_000 + 1) * 60
+    early = {"uid": 501, "t": BEFORE_THE_START_MS // 1000, "p": early_end_s, "v": 1.0, "max": 1.0, "min": 1.0}
 
     realtime = api.get("/v1/realtime", {"uids": "501"})
     history = api.get("/v1/history", {"uids": "501", "start": 0, "end": PAST_THE_END_MS + 1})
     last = api.get("/v1/history/last", {"uids": "501"})
 
     assert realtime.status_code == history.status_code == last.status_code == 200
-    assert {k: realtime.json()["realtime"]["501"][k] for k in ("v", "t")} == {"v": 3.0, "t": PAST_THE_END_MS}
+    assert {k: realtime.json()["realtime"]["501"][k] for k in ("v", "t")} == {
+        "v": 1.0,
+        "t": BEFORE_THE_START_MS,
+    }
     assert history.json() == {"history": {"501": [{**late, "d": 0}]}}
-    assert last.json() == {"history": {"501": {**late, "d": 2.0}}}
+    assert last.json() == {"history": {"501": {**early, "d": 0.0}}}
+
+
+def test_history_last_is_the_newest_sample_at_or_before_now_not_a_future_one(api, signals):
+    # Given signal 501 with a sample a minute ago and one dated tomorrow (stored, not yet current).
+    now_ms = time.time_ns() // 1_000_000
+    minute_ago, tomorrow = now_ms - 60_000, now_ms + 86_400_000
+    store_unchecked(signals[501].series_id, [(minute_ago, 1.0), (tomorrow, 9.0)])
+
+    last = api.get("/v1/history/last", {"uids": "501"})
+
+    assert last.status_code == 200
+    record = last.json()["history"]["501"]
+    assert (record["v"], record["t"]) == (1.0, minute_ago // 1000)
