@@ -31,6 +31,7 @@ from apps.timeseries.query import samples_count
 from apps.timeseries.services import samples_delete
 
 from .csv.reader import MAX_BYTES, csv_decode, csv_records, size_label
+from .csv.repeated import EARLIER, LATER
 from .csv.samples import SamplesCsv, csv_import_accept, csv_samples_parse
 from .csv.staging import upload_discard, upload_get, upload_read, upload_stage
 from .csv.timestamps import CellError, TimestampReader
@@ -140,6 +141,15 @@ class UploadForm(OrganizationChoiceForm):
 
 class SamplesUploadForm(UploadForm):
     time_zone = forms.ChoiceField(required=False, label="Time zone of timestamps without offset")
+    repeated_hour = forms.ChoiceField(
+        required=False,
+        label="Repeated hour",
+        choices=[
+            ("", "Ask me"),
+            (EARLIER, "The earlier offset (summer time)"),
+            (LATER, "The later offset (winter time)"),
+        ],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -223,7 +233,12 @@ def samples_import_view(request):
             parsed = SamplesCsv(time_zone=time_zone)
             parsed.error(exc.index, exc.message)
         else:
-            parsed = csv_samples_parse(source, organization=organization, time_zone=time_zone)
+            parsed = csv_samples_parse(
+                source,
+                organization=organization,
+                time_zone=time_zone,
+                repeated_hour=form.cleaned_data["repeated_hour"],
+            )
         # A new file is always previewed first; the Import button only imports a previewed one.
         if "import" in request.POST and form.cleaned_data["file"] is None and parsed.ok:
             try:

@@ -1,0 +1,196 @@
+"""The bulk configuration CSV (apps/inventory/bulk.py): time and peak memory of its preview and of
+its apply, each in a fresh process, beside a same-run reference, `csv.reader` over the same file.
+
+    DATABASE_URL=postgres://... python bench/config_csv.py [ROWS ...]
+
+For each size (default: 200,000 rows, and as many rows as fill the largest file the form takes)
+a file is generated, one row per signal, 10 signals a load and 4 loads a device, every signal
+with a meter code (~70 bytes a row). Then, each in a process of its own, so that the peak
+resident set (VmHWM) is that of one step alone:
+
+- reference: `csv.reader` over the file, counting rows (the least any reader of the file costs);
+- preview: what the preview request does with the staged file (read it, validate it against
+  the organization, say what applying it would do);
+- apply: what the Apply request does (validate again inside the transaction, write everything),
+  into an organization emptied before each run.
+
+Each line prints the wall time, the peak RSS and the RSS the process had before the step (Django
+loaded), and the rows per second. The database named in DATABASE_URL is used for benchmarks only
+(created and migrated when missing); its inventory and series tables are emptied before each apply.
+"""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ems_bench")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ems.settings")
+
+from bench.common import ROOT, ensure_database, load_average
+
+HEADER = (
+    "device_uid,device_label,device_protocol,load_uid,load_label,signal_uid,signal_si,signal_unit,"
+    "series_meter_code"
+)
+SIGNALS_PER_LOAD = 10
+LOADS_PER_DEVICE = 4
+UNITS = ("kW", "kWh", "V", "A", "var", "Hz", "PF", "kVA")
+ORG_SLUG = "bench-config"
+
+
+def write_file(path: Path, *, rows: int | None = None, max_bytes: int | None = None) -> int:
+    """Write a table of `rows` rows, or of as many rows as fit in `max_bytes`; return the rows."""
+    written = 0
+    size = len(HEADER) + 1
+    with path.open("w", newline="") as out:
+        out.write(HEADER + "\n")
+        while rows is None or written < rows:
+            load = written // SIGNALS_PER_LOAD
+            device = load // LOADS_PER_DEVICE
+            line = (
+                f"{device + 1},Meter {device + 1},meterBus,{load + 1},Feeder {load + 1},{written + 1},"
+                f"{30 + written % 40},{UNITS[written % len(UNITS)]},"
+                f"site{device // 100:04d}-m{written + 1:07d}\n"
+            )
+            if max_bytes is not None and size + len(line) > max_bytes:
+                break
+            out.write(line)
+            size += len(line)
+            written += 1
+    return written
+
+
+def status_kib(field: str) -> int:
+    """VmRSS (now) or VmHWM (the peak) of this process, in KiB. Not `ru_maxrss`: Linux carries
+    that over from the parent across fork and exec, so a child would report at least the
+    parent's size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+# --- the measured steps, each in a child process -------------------------------------------------
+
+
+def child(mode: str, path: str) -> None:
+    if mode == "reference":
+        before = status_kib("VmRSS")
+        started = time.perf_counter()
+        with open(path, newline="", encoding="utf-8") as source:
+            rows = sum(1 for _ in csv.reader(source)) - 1
+        seconds = time.perf_counter() - started
+    else:
+        import django
+
+        django.setup()
+        from apps.tenancy.models import Organization
+
+        organization = Organization.objects.get(slug=ORG_SLUG)
+        before = status_kib("VmRSS")
+        started = time.perf_counter()
+        rows = STEPS[mode](organization, Path(path))
+        seconds = time.perf_counter() - started
+    peak = status_kib("VmHWM")
+    print(json.dumps({"seconds": seconds, "peak_kib": peak, "before_kib": before, "rows": rows}))
+
+
+def preview(organization, path: Path) -> int:
+    """The preview request's work on a staged file."""
+    from apps.imports.csv.reader import csv_decode, csv_records
+    from apps.inventory.bulk import config_plan
+
+    records = list(csv_records(csv_decode(path.read_bytes())))
+    plan = config_plan(organization=organization, records=records)
+    assert plan.ok, plan.errors[:3]
+    return plan.rows
+
+
+def apply(organization, path: Path) -> int:
+    """The Apply request's work on a staged file: validated again, then written."""
+    from apps.imports.csv.reader import csv_decode, csv_records
+    from apps.inventory.bulk import config_apply, config_plan
+
+    records = list(csv_records(csv_decode(path.read_bytes())))
+    plan = config_plan(organization=organization, records=records)
+    assert plan.ok, plan.errors[:3]
+    applied = config_apply(organization=organization, records=records)
+    return applied.rows
+
+
+STEPS = {"preview": preview, "apply": apply}
+
+
+# --- the parent ----------------------------------------------------------------------------------
+
+
+def run_child(mode: str, path: Path) -> dict:
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(path)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def empty_organization() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE inventory_signal, inventory_load, inventory_device, timeseries_series CASCADE"
+        )
+
+
+def main(sizes: list[str]) -> None:
+    ensure_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from apps.imports.csv.reader import MAX_BYTES
+    from apps.tenancy.models import Organization
+
+    call_command("migrate", verbosity=0, interactive=False)
+    Organization.objects.get_or_create(slug=ORG_SLUG, defaults={"name": "Bulk configuration bench"})
+    print(f"bulk configuration CSV ({load_average()})")
+    with tempfile.TemporaryDirectory() as directory:
+        for size in sizes or ["200000", "max"]:
+            path = Path(directory) / f"config-{size}.csv"
+            if size == "max":
+                rows = write_file(path, max_bytes=MAX_BYTES)
+            else:
+                rows = write_file(path, rows=int(size))
+            mb = path.stat().st_size / 1024 / 1024
+            print(f"\n{rows:,} rows, {mb:.1f} MB")
+            for mode in ("reference", "preview", "apply"):
+                if mode == "apply":
+                    empty_organization()
+                try:
+                    figures = run_child(mode, path)
+                except subprocess.CalledProcessError as exc:
+                    print(f"  {mode:<9} failed: {exc.stderr.strip().splitlines()[-1:]}")
+                    continue
+                print(
+                    f"  {mode:<9} {figures['seconds']:7.2f} s  peak RSS {figures['peak_kib'] / 1024:7.1f} MiB"
+                    f"  (before {figures['before_kib'] / 1024:5.1f} MiB)"
+                    f"  {figures['rows'] / figures['seconds']:>9,.0f} rows/s"
+                )
+            empty_organization()
+    print(f"\n({load_average()})")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2], sys.argv[3])
+    else:
+        main(sys.argv[1:])
