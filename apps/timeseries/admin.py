@@ -17,14 +17,10 @@ from apps.core.exceptions import Invalid
 from apps.tenancy.admin_scoping import OrganizationOwnedAdmin
 
 from .charts import MAX_POINTS, calendar_totals, chart_range, series_chart
-from .models import Series, ms_to_datetime
+from .models import Series, ms_label
 from .query import samples_latest
 
 LATEST_SAMPLES = 50
-
-
-def _utc_ms(ts: int) -> str:
-    return f"{ms_to_datetime(ts):%Y-%m-%d %H:%M:%S}.{ts % 1000:03d}"
 
 
 def _json_error(status: int, message: str, field: str | None = None) -> JsonResponse:
@@ -119,6 +115,8 @@ class SeriesAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
 
     @admin.display(description="latest sample", ordering="last_ts")
     def last_at(self, obj):
+        if obj.last_ts is not None and obj.last_at is None:
+            return ms_label(obj.last_ts)
         return obj.last_at
 
     def chart_series(self, obj) -> Series:
@@ -130,7 +128,7 @@ class SeriesAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
             context.update(
                 {
                     "latest_samples": [
-                        {"at": _utc_ms(row.ts), "ts": row.ts, "value": row.value, "quality": row.quality}
+                        {"at": ms_label(row.ts), "ts": row.ts, "value": row.value, "quality": row.quality}
                         for row in samples_latest(series_id=obj.pk, limit=LATEST_SAMPLES)
                     ],
                     "latest_samples_limit": LATEST_SAMPLES,

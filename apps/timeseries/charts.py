@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from apps.core.exceptions import Invalid
 
-from .models import Sample
+from .models import MAX_MS, MIN_MS, Sample
 from .query import local_day_edges, local_month_edges, rollups, rollups_by_edges, samples_page
 
 SECOND_MS = 1_000
@@ -47,9 +47,6 @@ PERIOD_LADDER_MS = (
     7 * DAY_MS,
 )
 DEFAULT_RANGE_MS = DAY_MS
-# Epoch ms of 0001-01-01 and 9999-12-31T23:59:59.999Z: what datetime can show, far inside int8.
-MIN_MS = -62_135_596_800_000
-MAX_MS = 253_402_300_799_999
 
 _INTEGER = re.compile(r"-?\d{1,16}")
 

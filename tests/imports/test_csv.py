@@ -596,3 +596,33 @@ def test_another_organizations_job_is_not_found(client, job, other_org):
     assert client.get(f"/admin/tools/jobs/{job.pk}/").status_code == 404
     assert client.get(f"/admin/tools/jobs/{job.pk}/status/").status_code == 404
     assert client.get(f"/admin/tools/jobs/{job.pk}/status/").json() == {"error": "not found"}
+
+
+@pytest.mark.parametrize(
+    ("first", "cell", "message"),
+    [
+        ("9999-12-31T23:59:59.999Z", "0001-01-01T00:00:00Z", "'0001-01-01T00:00:00Z' is out of range"),
+        (
+            "9999-12-31T23:59:59.999Z",
+            "9999-12-31T23:59:59.999-00:01",
+            "'9999-12-31T23:59:59.999-00:01' is out of range",
+        ),
+        ("9999-12-31T23:59:59.999Z", "10000-01-01T00:00:00Z", "'10000-01-01T00:00:00Z' is not a timestamp"),
+        ("253402300799999", "253402300800000", "'253402300800000' is out of range"),
+        ("253402300799999", "99999999999999999999", "'99999999999999999999' is out of range"),
+    ],
+)
+def test_a_time_outside_the_accepted_range_is_an_error_of_its_line_and_nothing_is_written(
+    manager_client, org, series, first, cell, message, django_capture_on_commit_callbacks
+):
+    response = preview(manager_client, f"main,{first},1\nmain,{cell},2\n")
+    token = response.context["staged"].token
+    with django_capture_on_commit_callbacks(execute=True):
+        imported = manager_client.post(IMPORT, {"upload": token, "organization": org.pk, "import": "Import"})
+
+    parsed = response.context["parsed"]
+    assert [(error.index, error.message[: len(message)]) for error in parsed.errors] == [(2, message)]
+    assert 'id="import-button"' not in response.content.decode()
+    assert imported.status_code == 200
+    assert not ImportJob.objects.exists()
+    assert stored(series) == []

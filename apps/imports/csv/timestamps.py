@@ -28,7 +28,8 @@ import enum
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, as in the API dialects
+from apps.timeseries.models import MAX_MS  # 9999-12-31T23:59:59.999Z, as in the API dialects
+
 EPOCH_MS_FROM = 10**11
 HOUR_MS = 3_600_000
 _EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
