@@ -1,22 +1,24 @@
-"""The bulk configuration CSV (apps/inventory/bulk.py): time and peak memory of its preview and of
+"""The bulk configuration CSV (apps/inventory/bulk): time and peak memory of its preview and of
 its apply, each in a fresh process, beside a same-run reference, `csv.reader` over the same file.
 
-    DATABASE_URL=postgres://... python bench/config_csv.py [ROWS ...]
+    BENCH_DATABASE_URL=postgres://... python bench/config_csv.py [ROWS | <n>MB ...]
 
-For each size (default: 200,000 rows, and as many rows as fill the largest file the form takes)
-a file is generated, one row per signal, 10 signals a load and 4 loads a device, every signal
-with a meter code (~70 bytes a row). Then, each in a process of its own, so that the peak
-resident set (VmHWM) is that of one step alone:
+For each size (default: the most rows the form takes, 200,000 rows, and as many rows as fill
+50 MB, the limit the form had before it was measured) a file is generated, one row per signal,
+10 signals a load and 4 loads a device, every signal with a meter code (~70 bytes a row). Then,
+each in a process of its own, so that the peak resident set (VmHWM) is that of one step alone:
 
 - reference: `csv.reader` over the file, counting rows (the least any reader of the file costs);
-- preview: what the preview request does with the staged file (read it, validate it against
-  the organization, say what applying it would do);
-- apply: what the Apply request does (validate again inside the transaction, write everything),
-  into an organization emptied before each run.
+- preview: what the preview request does with the staged file (check it, stream it, validate
+  it against the organization, say what applying it would do);
+- apply: what the Apply request does (the same validation, then the apply, which validates
+  again inside its transaction and writes everything), into an organization emptied before.
 
-Each line prints the wall time, the peak RSS and the RSS the process had before the step (Django
-loaded), and the rows per second. The database named in DATABASE_URL is used for benchmarks only
-(created and migrated when missing); its inventory and series tables are emptied before each apply.
+Sizes past the form's limits are measured with the limits lifted. Each line prints the wall
+time, the peak RSS and the RSS the process had before the step (Django loaded), and the rows per
+second. The database (BENCH_DATABASE_URL, else DATABASE_URL, else ems_bench) is used for
+benchmarks only (created and migrated when missing); its inventory and series tables are emptied
+before each apply.
 """
 
 import csv
@@ -29,7 +31,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ems_bench")
+os.environ["DATABASE_URL"] = (
+    os.environ.get("BENCH_DATABASE_URL")
+    or os.environ.get("DATABASE_URL")
+    or "postgres://postgres@127.0.0.1:5432/ems_bench"
+)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ems.settings")
 
 from bench.common import ROOT, ensure_database, load_average
@@ -101,27 +107,33 @@ def child(mode: str, path: str) -> None:
     print(json.dumps({"seconds": seconds, "peak_kib": peak, "before_kib": before, "rows": rows}))
 
 
+def _records(path: Path):
+    """The staged file as the tools page reads it: checked, then streamed. Sizes past the form's
+    limits are measured too, with the limits lifted, to show how the work grows."""
+    from apps.imports.csv.reader import csv_open, csv_records
+    from apps.inventory.bulk import table
+
+    table.MAX_ROWS = 10**9
+    return csv_records(csv_open(path, limit=2**40))
+
+
 def preview(organization, path: Path) -> int:
     """The preview request's work on a staged file."""
-    from apps.imports.csv.reader import csv_decode, csv_records
     from apps.inventory.bulk import config_plan
 
-    records = list(csv_records(csv_decode(path.read_bytes())))
-    plan = config_plan(organization=organization, records=records)
+    plan = config_plan(organization=organization, records=_records(path))
     assert plan.ok, plan.errors[:3]
     return plan.rows
 
 
 def apply(organization, path: Path) -> int:
-    """The Apply request's work on a staged file: validated again, then written."""
-    from apps.imports.csv.reader import csv_decode, csv_records
+    """The Apply request's work on a staged file: the preview's validation, then the apply,
+    which validates again inside its transaction and writes."""
     from apps.inventory.bulk import config_apply, config_plan
 
-    records = list(csv_records(csv_decode(path.read_bytes())))
-    plan = config_plan(organization=organization, records=records)
+    plan = config_plan(organization=organization, records=_records(path))
     assert plan.ok, plan.errors[:3]
-    applied = config_apply(organization=organization, records=records)
-    return applied.rows
+    return config_apply(organization=organization, records=_records(path)).rows
 
 
 STEPS = {"preview": preview, "apply": apply}
@@ -157,21 +169,22 @@ def main(sizes: list[str]) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from apps.imports.csv.reader import MAX_BYTES
+    from apps.inventory.bulk import MAX_BYTES, MAX_ROWS
     from apps.tenancy.models import Organization
 
     call_command("migrate", verbosity=0, interactive=False)
     Organization.objects.get_or_create(slug=ORG_SLUG, defaults={"name": "Bulk configuration bench"})
     print(f"bulk configuration CSV ({load_average()})")
     with tempfile.TemporaryDirectory() as directory:
-        for size in sizes or ["200000", "max"]:
+        for size in sizes or [str(MAX_ROWS), "200000", "50MB"]:
             path = Path(directory) / f"config-{size}.csv"
-            if size == "max":
-                rows = write_file(path, max_bytes=MAX_BYTES)
+            if size.endswith("MB"):
+                rows = write_file(path, max_bytes=int(size[:-2]) * 1024 * 1024)
             else:
                 rows = write_file(path, rows=int(size))
             mb = path.stat().st_size / 1024 / 1024
-            print(f"\n{rows:,} rows, {mb:.1f} MB")
+            within = rows <= MAX_ROWS and path.stat().st_size <= MAX_BYTES
+            print(f"\n{rows:,} rows, {mb:.1f} MB ({'within' if within else 'beyond'} the form's limits)")
             for mode in ("reference", "preview", "apply"):
                 if mode == "apply":
                     empty_organization()
