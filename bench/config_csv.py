@@ -1,18 +1,19 @@
 """The bulk configuration CSV (apps/inventory/bulk): time and peak memory of its preview and of
 its apply, each in a fresh process, beside a same-run reference, `csv.reader` over the same file.
 
-    BENCH_DATABASE_URL=postgres://... python bench/config_csv.py [ROWS | <n>MB ...]
+    BENCH_DATABASE_URL=postgres://... python bench/config_csv.py [ROWS | <n>MB | ROWS@<n>MB ...]
 
-For each size (default: the most rows the form takes, 200,000 rows, and as many rows as fill
-50 MB, the limit the form had before it was measured) a file is generated, one row per signal,
-10 signals a load and 4 loads a device, every signal with a meter code (~70 bytes a row). Then,
+For each size (default: the most rows the form takes, the same rows filling the largest file it
+takes, 200,000 rows, and as many rows as fill 50 MB, the limit the form had before it was
+measured) a file is generated, one row per signal, 10 signals a load and 4 loads a device, every
+signal with a meter code (~70 bytes a row; `<rows>@<n>MB` adds long series names). Then,
 each in a process of its own, so that the peak resident set (VmHWM) is that of one step alone:
 
 - reference: `csv.reader` over the file, counting rows (the least any reader of the file costs);
 - preview: what the preview request does with the staged file (check it, stream it, validate
   it against the organization, say what applying it would do);
-- apply: what the Apply request does (the same validation, then the apply, which validates
-  again inside its transaction and writes everything), into an organization emptied before.
+- apply: what the Apply request does (validate again inside its transaction, write everything),
+  into an organization emptied before.
 
 Sizes past the form's limits are measured with the limits lifted. Each line prints the wall
 time, the peak RSS and the RSS the process had before the step (Django loaded), and the rows per
@@ -50,21 +51,31 @@ UNITS = ("kW", "kWh", "V", "A", "var", "Hz", "PF", "kVA")
 ORG_SLUG = "bench-config"
 
 
-def write_file(path: Path, *, rows: int | None = None, max_bytes: int | None = None) -> int:
-    """Write a table of `rows` rows, or of as many rows as fit in `max_bytes`; return the rows."""
+def write_file(
+    path: Path, *, rows: int | None = None, max_bytes: int | None = None, padded: bool = False
+) -> int:
+    """Write a table of `rows` rows, or of as many rows as fit in `max_bytes`; return the rows.
+    `padded`: `rows` rows filling `max_bytes`, each signal with a long series name (the largest
+    table the form takes has both limits' worth)."""
     written = 0
-    size = len(HEADER) + 1
+    header = HEADER + (",series_name" if padded else "")
+    size = len(header) + 1
+    target = (max_bytes - size) // rows if padded else 0  # bytes a row, newline included
     with path.open("w", newline="") as out:
-        out.write(HEADER + "\n")
+        out.write(header + "\n")
         while rows is None or written < rows:
             load = written // SIGNALS_PER_LOAD
             device = load // LOADS_PER_DEVICE
             line = (
                 f"{device + 1},Meter {device + 1},meterBus,{load + 1},Feeder {load + 1},{written + 1},"
                 f"{30 + written % 40},{UNITS[written % len(UNITS)]},"
-                f"site{device // 100:04d}-m{written + 1:07d}\n"
+                f"site{device // 100:04d}-m{written + 1:07d}"
             )
-            if max_bytes is not None and size + len(line) > max_bytes:
+            if padded:  # a series name that makes the row `target` bytes long (at most 200 characters)
+                name = f"Signal {written + 1} of feeder {load + 1} "
+                line += "," + name.ljust(min(200, target - len(line) - 2), "x")
+            line += "\n"
+            if not padded and max_bytes is not None and size + len(line) > max_bytes:
                 break
             out.write(line)
             size += len(line)
@@ -127,12 +138,10 @@ def preview(organization, path: Path) -> int:
 
 
 def apply(organization, path: Path) -> int:
-    """The Apply request's work on a staged file: the preview's validation, then the apply,
-    which validates again inside its transaction and writes."""
-    from apps.inventory.bulk import config_apply, config_plan
+    """The Apply request's work on a staged file: validated again inside the transaction, then
+    written."""
+    from apps.inventory.bulk import config_apply
 
-    plan = config_plan(organization=organization, records=_records(path))
-    assert plan.ok, plan.errors[:3]
     return config_apply(organization=organization, records=_records(path)).rows
 
 
@@ -176,10 +185,14 @@ def main(sizes: list[str]) -> None:
     Organization.objects.get_or_create(slug=ORG_SLUG, defaults={"name": "Bulk configuration bench"})
     print(f"bulk configuration CSV ({load_average()})")
     with tempfile.TemporaryDirectory() as directory:
-        for size in sizes or [str(MAX_ROWS), "200000", "50MB"]:
+        limits = f"{MAX_ROWS}@{MAX_BYTES // 1024 // 1024}MB"
+        for size in sizes or [str(MAX_ROWS), limits, "200000", "50MB"]:
             path = Path(directory) / f"config-{size}.csv"
-            if size.endswith("MB"):
-                rows = write_file(path, max_bytes=int(size[:-2]) * 1024 * 1024)
+            count, _, megabytes = size.partition("@")
+            if megabytes:  # <rows>@<n>MB: that many rows filling that many MB
+                rows = write_file(path, rows=int(count), max_bytes=int(megabytes[:-2]) * 2**20, padded=True)
+            elif size.endswith("MB"):
+                rows = write_file(path, max_bytes=int(size[:-2]) * 2**20)
             else:
                 rows = write_file(path, rows=int(size))
             mb = path.stat().st_size / 1024 / 1024

@@ -437,27 +437,29 @@ def _iso(ms: int | None) -> str:
 def config_import_view(request):
     """Upload a CSV of devices, loads and signals (apps/inventory/bulk), preview what it creates
     and changes and every error, then apply it in one transaction. The staged file is read as a
-    stream, for the preview and again (validated from scratch) for Apply."""
+    stream by the preview, and again by Apply, which validates it from scratch inside its
+    transaction (nothing the preview concluded is trusted) and writes it."""
     form, staged = _upload_form(request, UploadForm, "config", CONFIG_PERMISSIONS, limit=bulk.MAX_BYTES)
     plan = None
     if staged is not None:
         organization = form.cleaned_data["organization"]
+        # A new file is always previewed first; Apply applies only a previewed one.
+        applying = "apply" in request.POST and form.cleaned_data["file"] is None
         try:
             source = csv_open(upload_path(staged), limit=bulk.MAX_BYTES)
-            plan = config_plan(organization=organization, records=csv_records(source))
-        except Invalid as exc:  # not CSV text, or quoting broken past repair
-            plan = ConfigPlan()
-            plan.error(exc.index, exc.message)
-        if "apply" in request.POST and form.cleaned_data["file"] is None and plan.ok:
-            try:
+            if applying:
                 applied = config_apply(organization=organization, records=csv_records(source))
-            except ConfigRejected as exc:
-                plan.errors, plan.error_count = exc.errors, len(exc.errors)
-            else:
                 upload_discard(session=request.session, token=staged.token)
                 messages.success(request, f"{staged.name} applied to {organization}: {_summary(applied)}.")
                 changelist = reverse("admin:inventory_device_changelist")
                 return redirect(f"{changelist}?organization__id__exact={organization.pk}")
+            plan = config_plan(organization=organization, records=csv_records(source))
+        except ConfigRejected as exc:  # the preview again, with the errors the apply found
+            plan = config_plan(organization=organization, records=csv_records(source))
+            plan.errors, plan.error_count = exc.errors, len(exc.errors)
+        except Invalid as exc:  # not CSV text, or quoting broken past repair
+            plan = ConfigPlan()
+            plan.error(exc.index, exc.message)
     return _render(
         request,
         "config_import.html",

@@ -340,3 +340,21 @@ def test_chunks_write_parents_first_and_codes_move_between_chunks(org, monkeypat
         (9, 2, 1, "a"),
     ]
     assert signals[2].series.name == "Device 7 / Eight / signal 5"
+
+
+def test_apply_validates_again_and_shows_what_changed_since_the_preview(manager_client, org):
+    preview = manager_client.post(CONFIG, {"file": SimpleUploadedFile("site.csv", SITE.encode())})
+    taken = SeriesFactory(organization=org, meter_code="main_power", name="Taken meanwhile")
+
+    response = manager_client.post(CONFIG, {"upload": preview.context["staged"].token, "apply": "Apply"})
+
+    assert response.status_code == 200
+    assert errors_of(response.context["plan"]) == [
+        (
+            2,
+            "series_meter_code",
+            f"Meter code 'main_power' belongs to another series: 'Taken meanwhile' (id {taken.pk}).",
+        )
+    ]
+    assert 'id="apply-button"' not in response.content.decode()
+    assert not Device.objects.exists()

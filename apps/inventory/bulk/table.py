@@ -16,7 +16,7 @@ from ..models import Device, Load, Protocol, Signal
 
 MAX_ERRORS = 100
 MAX_ROWS = 50_000
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES = 10 * 1024 * 1024
 SHOWN = 200  # changes of each kind listed in the plan; all are counted
 MAX_UID = 2**31 - 1  # the APIs' 32-bit ids
 KINDS = ("device", "load", "signal", "series")
