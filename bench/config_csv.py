@@ -3,11 +3,11 @@ its apply, each in a fresh process, beside a same-run reference, `csv.reader` ov
 
     BENCH_DATABASE_URL=postgres://... python bench/config_csv.py [ROWS | <n>MB | ROWS@<n>MB ...]
 
-For each size (default: the most rows the form takes, the same rows filling the largest file it
-takes, 200,000 rows, and as many rows as fill 50 MB, the limit the form had before it was
+For each size (default: the most rows the form takes, and the same rows filling the largest file
+it takes; docs/performance.md also has 200000 and 50MB, the limit the form had before it was
 measured) a file is generated, one row per signal, 10 signals a load and 4 loads a device, every
-signal with a meter code (~70 bytes a row; `<rows>@<n>MB` adds long series names). Then,
-each in a process of its own, so that the peak resident set (VmHWM) is that of one step alone:
+signal with a meter code (~70 bytes a row; `<rows>@<n>MB` adds long series names). Then, each in
+a process of its own, so that the peak resident set (VmHWM) is that of one step alone:
 
 - reference: `csv.reader` over the file, counting rows (the least any reader of the file costs);
 - preview: what the preview request does with the staged file (check it, stream it, validate
@@ -17,9 +17,10 @@ each in a process of its own, so that the peak resident set (VmHWM) is that of o
 
 Sizes past the form's limits are measured with the limits lifted. Each line prints the wall
 time, the peak RSS and the RSS the process had before the step (Django loaded), and the rows per
-second. The database (BENCH_DATABASE_URL, else DATABASE_URL, else ems_bench) is used for
-benchmarks only (created and migrated when missing); its inventory and series tables are emptied
-before each apply.
+second; at the limits, the two figures they were chosen by are recorded for bench/summary.py:
+peak RSS ≤ 300 MiB and the Apply request ≤ 30 s (half of gunicorn's timeout). The database
+(BENCH_DATABASE_URL, else DATABASE_URL, else ems_bench) is for benchmarks only: created and
+migrated when missing, its inventory and series tables emptied before each apply.
 """
 
 import csv
@@ -39,7 +40,7 @@ os.environ["DATABASE_URL"] = (
 )
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ems.settings")
 
-from bench.common import ROOT, ensure_database, load_average
+from bench.common import ROOT, Figure, ensure_database, load_average, print_figures
 
 HEADER = (
     "device_uid,device_label,device_protocol,load_uid,load_label,signal_uid,signal_si,signal_unit,"
@@ -171,6 +172,62 @@ def empty_organization() -> None:
         )
 
 
+def measure(path: Path) -> dict[str, dict]:
+    """The three steps on one file, each printed as it ends; a step that fails is left out."""
+    results = {}
+    for mode in ("reference", "preview", "apply"):
+        if mode == "apply":
+            empty_organization()
+        try:
+            figures = results[mode] = run_child(mode, path)
+        except subprocess.CalledProcessError as exc:
+            print(f"  {mode:<9} failed: {exc.stderr.strip().splitlines()[-1:]}")
+            continue
+        print(
+            f"  {mode:<9} {figures['seconds']:7.2f} s  peak RSS {figures['peak_kib'] / 1024:7.1f} MiB"
+            f"  (before {figures['before_kib'] / 1024:5.1f} MiB)"
+            f"  {figures['rows'] / figures['seconds']:>9,.0f} rows/s"
+        )
+    empty_organization()
+    return results
+
+
+def limit_figures(results: dict[str, dict], *, rows: int, mb: float) -> list[Figure]:
+    """The figures the form's limits were chosen by, at the largest table it takes: the peak
+    memory of either request, and the Apply request's time, against half of gunicorn's 60 s
+    timeout (a slower moment of the machine must not reach it)."""
+    reference = results["reference"]
+    peaks = {mode: results[mode]["peak_kib"] / 1024 for mode in ("preview", "apply")}
+    peak = max(results[mode]["peak_kib"] for mode in ("preview", "apply")) / 1024
+    seconds = results["apply"]["seconds"]
+    what = f"bulk configuration at the form's limits ({rows:,} rows, {mb:.0f} MB)"
+    read = f"csv.reader over the file: {reference['seconds']:.2f} s, {reference['peak_kib'] / 1024:.0f} MiB"
+    return [
+        Figure(
+            "config_csv_memory",
+            f"{what}: peak RSS of preview and apply",
+            read,
+            f"preview {peaks['preview']:.0f} MiB, apply {peaks['apply']:.0f} MiB",
+            f"{peak:.0f} MiB",
+            peak,
+            300,
+            "lower",
+            "MiB",
+        ),
+        Figure(
+            "config_csv_apply",
+            f"{what}: the Apply request",
+            read,
+            f"preview {results['preview']['seconds']:.1f} s, apply {seconds:.1f} s",
+            f"{seconds:.1f} s",
+            seconds,
+            30,
+            "lower",
+            "s",
+        ),
+    ]
+
+
 def main(sizes: list[str]) -> None:
     ensure_database(os.environ["DATABASE_URL"])
     import django
@@ -183,10 +240,12 @@ def main(sizes: list[str]) -> None:
 
     call_command("migrate", verbosity=0, interactive=False)
     Organization.objects.get_or_create(slug=ORG_SLUG, defaults={"name": "Bulk configuration bench"})
-    print(f"bulk configuration CSV ({load_average()})")
+    load = load_average()
+    print(f"bulk configuration CSV ({load})")
+    limits = f"{MAX_ROWS}@{MAX_BYTES // 2**20}MB"
+    figures = []
     with tempfile.TemporaryDirectory() as directory:
-        limits = f"{MAX_ROWS}@{MAX_BYTES // 1024 // 1024}MB"
-        for size in sizes or [str(MAX_ROWS), limits, "200000", "50MB"]:
+        for size in sizes or [str(MAX_ROWS), limits]:
             path = Path(directory) / f"config-{size}.csv"
             count, _, megabytes = size.partition("@")
             if megabytes:  # <rows>@<n>MB: that many rows filling that many MB
@@ -195,23 +254,14 @@ def main(sizes: list[str]) -> None:
                 rows = write_file(path, max_bytes=int(size[:-2]) * 2**20)
             else:
                 rows = write_file(path, rows=int(size))
-            mb = path.stat().st_size / 1024 / 1024
+            mb = path.stat().st_size / 2**20
             within = rows <= MAX_ROWS and path.stat().st_size <= MAX_BYTES
             print(f"\n{rows:,} rows, {mb:.1f} MB ({'within' if within else 'beyond'} the form's limits)")
-            for mode in ("reference", "preview", "apply"):
-                if mode == "apply":
-                    empty_organization()
-                try:
-                    figures = run_child(mode, path)
-                except subprocess.CalledProcessError as exc:
-                    print(f"  {mode:<9} failed: {exc.stderr.strip().splitlines()[-1:]}")
-                    continue
-                print(
-                    f"  {mode:<9} {figures['seconds']:7.2f} s  peak RSS {figures['peak_kib'] / 1024:7.1f} MiB"
-                    f"  (before {figures['before_kib'] / 1024:5.1f} MiB)"
-                    f"  {figures['rows'] / figures['seconds']:>9,.0f} rows/s"
-                )
-            empty_organization()
+            results = measure(path)
+            if size == limits and len(results) == 3:
+                figures = limit_figures(results, rows=rows, mb=mb)
+    if figures:
+        print_figures("bulk configuration CSV", figures, load=f"{load} -> {load_average()}")
     print(f"\n({load_average()})")
 
 
