@@ -40,18 +40,17 @@ def config_apply(*, organization, records: Iterable[tuple[int, list[str]]]) -> C
     ConfigRejected with the errors when there are any, or when a concurrent change collided
     with this one (a uid created, a meter code taken meanwhile)."""
     plan, table = table_read(records)
-    if plan.ok:
-        try:
-            with transaction.atomic(durable=True):
-                _Resolver(plan, organization, lock=True).run(table)
-                if plan.error_count:
-                    raise ConfigRejected(sorted(plan.errors, key=lambda error: error.index or 0))
-        except IntegrityError as exc:
-            raise ConfigRejected(
-                [Invalid("The configuration changed while this file was applied; preview it again.")]
-            ) from exc
     if not plan.ok:
         raise ConfigRejected(plan.errors or [Invalid("The file holds no rows.")])
+    try:
+        with transaction.atomic(durable=True):
+            _Resolver(plan, organization, lock=True).run(table)
+            if plan.error_count:
+                raise ConfigRejected(sorted(plan.errors, key=lambda error: error.index or 0))
+    except IntegrityError as exc:
+        raise ConfigRejected(
+            [Invalid("The configuration changed while this file was applied; preview it again.")]
+        ) from exc
     return plan
 
 
@@ -152,8 +151,8 @@ class _Resolver:
         related = ("load_id", "load__uid", "series_id", "series__name")
         for chunk in _chunks(ready):
             current = self._current(Signal, [e.uid for e in chunk], (*fields, *related))
-            signals, changed = [], set()  # (signal values, is new, series values or None, series is new)
-            series_changed = set()
+            signals = []  # (the signal's values, its action, its series' values, the series' action)
+            changed, series_changed = set(), set()
             for entry in chunk:
                 row = current.get(entry.uid)
                 load_id = self.loads[entry.parent][0]
@@ -204,8 +203,11 @@ class _Resolver:
         """A chunk of signals with their series: new and changed series first (a new signal's
         series must exist), then the signals."""
         org = self.organization
+        # `revision` is given its database default: Django inserts many rows with one UNNEST of
+        # arrays only when no value is an expression, as an unset db_default is (900 series:
+        # 160-320 ms with a placeholder per value, 50-60 ms with UNNEST).
         new_series = [
-            (values, Series(organization=org, **series))
+            (values, Series(organization=org, revision=0, **series))
             for values, _, series, action in signals
             if action == CREATE
         ]
