@@ -200,12 +200,12 @@ def limit_figures(results: dict[str, dict], *, rows: int, mb: float) -> list[Fig
     peaks = {mode: results[mode]["peak_kib"] / 1024 for mode in ("preview", "apply")}
     peak = max(results[mode]["peak_kib"] for mode in ("preview", "apply")) / 1024
     seconds = results["apply"]["seconds"]
-    what = f"bulk configuration at the form's limits ({rows:,} rows, {mb:.0f} MB)"
+    what = f"bulk configuration CSV, {rows:,} rows in {mb:.0f} MB"
     read = f"csv.reader over the file: {reference['seconds']:.2f} s, {reference['peak_kib'] / 1024:.0f} MiB"
     return [
         Figure(
             "config_csv_memory",
-            f"{what}: peak RSS of preview and apply",
+            f"{what}: peak RSS",
             read,
             f"preview {peaks['preview']:.0f} MiB, apply {peaks['apply']:.0f} MiB",
             f"{peak:.0f} MiB",
@@ -216,7 +216,7 @@ def limit_figures(results: dict[str, dict], *, rows: int, mb: float) -> list[Fig
         ),
         Figure(
             "config_csv_apply",
-            f"{what}: the Apply request",
+            f"{what}: Apply request",
             read,
             f"preview {results['preview']['seconds']:.1f} s, apply {seconds:.1f} s",
             f"{seconds:.1f} s",
