@@ -41,36 +41,28 @@ class _Time:
 class Undecided:
     """A run whose order does not tell which pass its times mean."""
 
-    sequence: int
     first_line: int
     last_line: int
     count: int
     cell: str
-    shift: int
 
     def message(self, time_zone: str) -> str:
         """The error that asks for a choice, on the run's first line."""
         earlier, later = _offsets(self.cell, time_zone)
+        first = f"{self.cell!r} (line {self.first_line})"
         if self.count == 1:
-            what, verb, order, pronoun, takes = (
-                f"{self.cell!r} (line {self.first_line})",
-                "falls",
-                "the order of the lines",
-                "it",
-                "takes",
-            )
+            what = f"{first} falls"
+            why = "the order of the lines does not tell which pass it means"
+            whether = "whether it takes"
         else:
-            others = self.count - 1
-            what = (
-                f"{self.cell!r} (line {self.first_line}) and the {others} time{'s' if others > 1 else ''} "
-                f"after it up to line {self.last_line}"
-            )
-            verb, order, pronoun, takes = "fall", "their order", "they", "take"
+            others = f"{self.count - 1} time{'s' if self.count > 2 else ''}"
+            what = f"{first} and the {others} after it up to line {self.last_line} fall"
+            why = "their order does not tell which pass they mean"
+            whether = "whether they take"
         return (
-            f"{what} {verb} in the hour repeated when daylight-saving time ends in {time_zone}, and {order} "
-            f"does not tell which pass {pronoun} {'means' if self.count == 1 else 'mean'}: choose under "
-            f"“Repeated hour” whether {pronoun} {takes} the earlier offset (summer time, {earlier}) or the "
-            f"later one (winter time, {later}), and preview again."
+            f"{what} in the hour repeated when daylight-saving time ends in {time_zone}, and {why}: choose "
+            f"under “Repeated hour” {whether} the earlier offset (summer time, {earlier}) or the later one "
+            f"(winter time, {later}), and preview again."
         )
 
 
@@ -86,7 +78,6 @@ class Resolution:
     chosen: int = 0
     undecided: list[Undecided] = field(default_factory=list)
     first_line: int | None = None
-
     choice: str = ""
 
     def warning(self, time_zone: str) -> str:
@@ -130,7 +121,7 @@ class RepeatedHours:
         """Decide every run by order (see the module docstring); a run order cannot decide takes
         `choice` (EARLIER or LATER), or is listed in `undecided` when there is none."""
         result = Resolution(choice=choice)
-        for sequence, times in self._sequences.items():
+        for times in self._sequences.values():
             for run in _runs(times):
                 switch = _switch(run)
                 if switch is not None or choice in CHOICES:
@@ -144,9 +135,7 @@ class RepeatedHours:
                     if choice == LATER:
                         result.later += [(t.slot, t.shift) for t in run]
                 else:
-                    result.undecided.append(
-                        Undecided(sequence, run[0].line, run[-1].line, len(run), run[0].cell, run[0].shift)
-                    )
+                    result.undecided.append(Undecided(run[0].line, run[-1].line, len(run), run[0].cell))
         return result
 
 
