@@ -151,12 +151,16 @@ class _Reader:
                 self._preview_slots.append((row, slot, ms))
 
     def _remember(self, sequence: int, ordinal: int, ms: int, line: int, slot: int, cell: str) -> None:
-        """Keep a time that falls in a repeated hour, for `_settle_repeated`."""
-        shift = self.times.last_shift
-        if shift:
-            self.repeated.add(
-                sequence=sequence, ordinal=ordinal, ms=ms, shift=shift, line=line, slot=slot, cell=cell
-            )
+        """Keep the time just read, which falls in a repeated hour, for `_settle_repeated`."""
+        self.repeated.add(
+            sequence=sequence,
+            ordinal=ordinal,
+            ms=ms,
+            shift=self.times.last_shift,
+            line=line,
+            slot=slot,
+            cell=cell,
+        )
 
     def _settle_repeated(self, ts: np.ndarray, column: str | None) -> None:
         """Move the second-pass times of `ts` (indexed by slot) an offset change later, report
@@ -216,14 +220,16 @@ class _Reader:
         result = self.result
         lengths = np.asarray([self.columns[i].points for i in used], dtype=np.int64)
         item = np.repeat(np.arange(len(used), dtype=np.int64), lengths)
-        # By item, then time, then file position: the last of each (item, time) run is kept.
-        order = np.lexsort((np.arange(len(ts)), ts, item))
-        item, ts, values = item[order], ts[order], values[order]
-        last = np.ones(len(ts), dtype=bool)
-        last[:-1] = (item[1:] != item[:-1]) | (ts[1:] != ts[:-1])
-        item, ts, values = item[last], ts[last], values[last]
-        result.duplicates = len(last) - len(ts)
-        lengths = np.bincount(item, minlength=len(used)).astype(np.int64)
+        if not ((item[1:] != item[:-1]) | (ts[1:] > ts[:-1])).all():  # a series out of time order
+            # By item, then time; lexsort is stable, so file order stays among equal keys and the
+            # last of each (item, time) run is the file's last line of it.
+            order = np.lexsort((ts, item))
+            item, ts, values = item[order], ts[order], values[order]
+            last = np.ones(len(ts), dtype=bool)
+            last[:-1] = (item[1:] != item[:-1]) | (ts[1:] != ts[:-1])
+            item, ts, values = item[last], ts[last], values[last]
+            result.duplicates = len(last) - len(ts)
+            lengths = np.bincount(item, minlength=len(used)).astype(np.int64)
         for i, length in zip(used, lengths.tolist(), strict=True):
             self.columns[i].points = length
         result.points = len(ts)
@@ -279,7 +285,8 @@ class LongReader(_Reader):
         slot = len(self.ts)
         self._preview(line, cells, ms, slot)
         column = self.columns[position]
-        self._remember(position, column.points, ms, line, slot, stamp)
+        if self.times.last_shift:
+            self._remember(position, column.points, ms, line, slot, stamp)
         column.points += 1
         self.ref_of.append(position)
         self.ts.append(ms)
@@ -350,7 +357,8 @@ class WideReader(_Reader):
             return
         slot = len(self.row_ts)
         self._preview(line, cells, ms, slot)
-        self._remember(0, slot, ms, line, slot, cells[0])
+        if self.times.last_shift:
+            self._remember(0, slot, ms, line, slot, cells[0])
         self.row_ts.append(ms)
         decimal_comma = result.decimal_comma
         for position, raw in enumerate(cells[1:]):
