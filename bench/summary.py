@@ -29,6 +29,8 @@ ORDER = [
     ("blynk-history", "Blynk history, 1,000-row page (walks through 100)"),
     ("disk-per-sample", "disk per stored sample, table and indexes"),
     ("worker-peak-memory", "peak memory of a worker importing a 2 MB request"),
+    ("config_csv_memory", "bulk configuration CSV at its limits: peak RSS"),
+    ("config_csv_apply", "bulk configuration CSV at its limits: Apply request"),
 ]
 STALE_SECONDS = 3600
 

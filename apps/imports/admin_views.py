@@ -21,6 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from apps.core.exceptions import Invalid, NotFound
+from apps.inventory import bulk
 from apps.inventory.bulk import ConfigPlan, ConfigRejected, config_apply, config_plan
 from apps.tenancy.backends import organization_permissions
 from apps.tenancy.models import Organization
@@ -30,9 +31,10 @@ from apps.timeseries.models import Series
 from apps.timeseries.query import samples_count
 from apps.timeseries.services import samples_delete
 
-from .csv.reader import MAX_BYTES, csv_decode, csv_records, size_label
+from .csv.reader import MAX_BYTES, csv_decode, csv_open, csv_records, size_label
+from .csv.repeated import EARLIER, LATER
 from .csv.samples import SamplesCsv, csv_import_accept, csv_samples_parse
-from .csv.staging import upload_discard, upload_get, upload_read, upload_stage
+from .csv.staging import upload_discard, upload_get, upload_path, upload_read, upload_stage
 from .csv.timestamps import CellError, TimestampReader
 from .models import ImportJob, ImportSource
 from .services import SUMMARY_FIELDS, ImportRejected
@@ -140,6 +142,15 @@ class UploadForm(OrganizationChoiceForm):
 
 class SamplesUploadForm(UploadForm):
     time_zone = forms.ChoiceField(required=False, label="Time zone of timestamps without offset")
+    repeated_hour = forms.ChoiceField(
+        required=False,
+        label="Repeated hour",
+        choices=[
+            ("", "Ask me"),
+            (EARLIER, "The earlier offset (summer time)"),
+            (LATER, "The later offset (winter time)"),
+        ],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -149,13 +160,15 @@ class SamplesUploadForm(UploadForm):
         self.fields["time_zone"].choices = [("", default), *((name, name) for name in TIME_ZONES)]
 
 
-def _staged(request, form: UploadForm, kind: str):
-    """The file the form names: newly uploaded (and staged now) or staged by an earlier preview
-    of this session. Adds the form's error and returns None when there is none."""
+def _staged(request, form: UploadForm, kind: str, limit: int | None):
+    """The file the form names: newly uploaded (and staged now, at most `limit` bytes, default
+    the CSV reader's MAX_BYTES) or staged
+    by an earlier preview of this session. Adds the form's error and returns None when there is
+    none."""
     upload = form.cleaned_data.get("file")
     if upload is not None:
         try:
-            return upload_stage(session=request.session, kind=kind, upload=upload)
+            return upload_stage(session=request.session, kind=kind, upload=upload, limit=limit)
         except Invalid as exc:
             form.add_error("file", exc.message)
             return None
@@ -169,13 +182,16 @@ def _staged(request, form: UploadForm, kind: str):
     return None
 
 
-def _upload_form(request, form_class: type[UploadForm], kind: str, perms: tuple[str, ...]):
+def _upload_form(
+    request, form_class: type[UploadForm], kind: str, perms: tuple[str, ...], limit: int | None = None
+):
     """The upload step both CSV tools share: 403 without `perms`, the form offering the
     organizations where the user holds them, and the staged file a valid POST names (else None)."""
     _require(request, *perms)
     organizations = _organizations(request.user, *perms)
     form = form_class(request.POST or None, request.FILES or None, organizations=organizations)
-    staged = _staged(request, form, kind) if request.method == "POST" and form.is_valid() else None
+    valid = request.method == "POST" and form.is_valid()
+    staged = _staged(request, form, kind, limit) if valid else None
     return form, staged
 
 
@@ -223,7 +239,12 @@ def samples_import_view(request):
             parsed = SamplesCsv(time_zone=time_zone)
             parsed.error(exc.index, exc.message)
         else:
-            parsed = csv_samples_parse(source, organization=organization, time_zone=time_zone)
+            parsed = csv_samples_parse(
+                source,
+                organization=organization,
+                time_zone=time_zone,
+                repeated_hour=form.cleaned_data["repeated_hour"],
+            )
         # A new file is always previewed first; the Import button only imports a previewed one.
         if "import" in request.POST and form.cleaned_data["file"] is None and parsed.ok:
             try:
@@ -414,31 +435,31 @@ def _iso(ms: int | None) -> str:
 
 
 def config_import_view(request):
-    """Upload a CSV of devices, loads and signals (apps/inventory/bulk.py), preview what it
-    creates and changes and every error, then apply it in one transaction."""
-    form, staged = _upload_form(request, UploadForm, "config", CONFIG_PERMISSIONS)
+    """Upload a CSV of devices, loads and signals (apps/inventory/bulk), preview what it creates
+    and changes and every error, then apply it in one transaction. The staged file is read as a
+    stream by the preview, and again by Apply, which validates it from scratch inside its
+    transaction (nothing the preview concluded is trusted) and writes it."""
+    form, staged = _upload_form(request, UploadForm, "config", CONFIG_PERMISSIONS, limit=bulk.MAX_BYTES)
     plan = None
     if staged is not None:
         organization = form.cleaned_data["organization"]
+        # A new file is always previewed first; Apply applies only a previewed one.
+        applying = "apply" in request.POST and form.cleaned_data["file"] is None
         try:
-            records = list(csv_records(_read(staged)))
-        except Invalid as exc:
+            source = csv_open(upload_path(staged), limit=bulk.MAX_BYTES)
+            if applying:
+                applied = config_apply(organization=organization, records=csv_records(source))
+                upload_discard(session=request.session, token=staged.token)
+                messages.success(request, f"{staged.name} applied to {organization}: {_summary(applied)}.")
+                changelist = reverse("admin:inventory_device_changelist")
+                return redirect(f"{changelist}?organization__id__exact={organization.pk}")
+            plan = config_plan(organization=organization, records=csv_records(source))
+        except ConfigRejected as exc:  # the preview again, with the errors the apply found
+            plan = config_plan(organization=organization, records=csv_records(source))
+            plan.errors, plan.error_count = exc.errors, len(exc.errors)
+        except Invalid as exc:  # not CSV text, or quoting broken past repair
             plan = ConfigPlan()
             plan.error(exc.index, exc.message)
-        else:
-            plan = config_plan(organization=organization, records=records)
-            if "apply" in request.POST and form.cleaned_data["file"] is None and plan.ok:
-                try:
-                    applied = config_apply(organization=organization, records=records)
-                except ConfigRejected as exc:
-                    plan.errors, plan.error_count = exc.errors, len(exc.errors)
-                else:
-                    upload_discard(session=request.session, token=staged.token)
-                    messages.success(
-                        request, f"{staged.name} applied to {organization}: {_summary(applied)}."
-                    )
-                    changelist = reverse("admin:inventory_device_changelist")
-                    return redirect(f"{changelist}?organization__id__exact={organization.pk}")
     return _render(
         request,
         "config_import.html",
@@ -447,7 +468,8 @@ def config_import_view(request):
             "form": form,
             "plan": plan,
             "staged": staged,
-            "max_size": size_label(MAX_BYTES),
+            "max_size": size_label(bulk.MAX_BYTES),
+            "max_rows": f"{bulk.MAX_ROWS:,}",
             "organization_count": len(form.fields["organization"].queryset),
         },
         crumbs=[("Tools", reverse("ems-tools-index"))],

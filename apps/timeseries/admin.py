@@ -17,15 +17,11 @@ from apps.core.exceptions import Invalid
 from apps.tenancy.admin_scoping import OrganizationOwnedAdmin
 
 from .charts import MAX_POINTS, calendar_totals, chart_range, series_chart
-from .models import Series, ms_to_datetime
+from .models import Series, ms_label, ms_to_datetime
 from .query import samples_latest
 from .selectors import series_current
 
 LATEST_SAMPLES = 50
-
-
-def _utc_ms(ts: int) -> str:
-    return f"{ms_to_datetime(ts):%Y-%m-%d %H:%M:%S}.{ts % 1000:03d}"
 
 
 def _json_error(status: int, message: str, field: str | None = None) -> JsonResponse:
@@ -127,7 +123,10 @@ class SeriesAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
 
     @admin.display(description="latest sample", ordering="current_ts")
     def current_at(self, obj):
-        return ms_to_datetime(obj.current_ts)
+        moment = ms_to_datetime(obj.current_ts)
+        if moment is None and obj.current_ts is not None:
+            return ms_label(obj.current_ts)
+        return moment
 
     @admin.display(description="latest value", ordering="current_value")
     def current_value(self, obj):
@@ -142,7 +141,7 @@ class SeriesAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
             context.update(
                 {
                     "latest_samples": [
-                        {"at": _utc_ms(row.ts), "ts": row.ts, "value": row.value, "quality": row.quality}
+                        {"at": ms_label(row.ts), "ts": row.ts, "value": row.value, "quality": row.quality}
                         for row in samples_latest(series_id=obj.pk, limit=LATEST_SAMPLES)
                     ],
                     "latest_samples_limit": LATEST_SAMPLES,

@@ -18,10 +18,9 @@ from zoneinfo import ZoneInfo
 
 from apps.core.exceptions import Invalid
 
-from .models import Sample
+from .models import MAX_TS_MS, MIN_TS_MS, Sample
 from .query import local_day_edges, local_month_edges, rollups_by_edges, samples_page
 from .rollup import rollups
-from .store import MAX_TS_MS, MIN_TS_MS
 
 SECOND_MS = 1_000
 MINUTE_MS = 60 * SECOND_MS

@@ -8,6 +8,11 @@ quality empty when unknown::
     2024-03-01T00:00:00.000Z,12.5,
     2024-03-01T00:15:00.000Z,12.75,192
 
+A sample whose time lies outside the years 1-9999 (the store's column holds any int8, and such
+a time may have been written before every write path refused it) has its time written as its
+epoch milliseconds (`253402300800000`): exact and unique, where clamping it to a representable
+time would give two samples one time and misdate the value.
+
 The rows are read with `query.samples_after` (keyset pages on the primary key), so a history of
 any length is exported with one page in memory at a time.
 """
@@ -16,6 +21,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+from .models import ms_to_datetime
 from .query import samples_after
 
 PAGE = 10_000
@@ -25,8 +31,12 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def ms_to_iso(ms: int) -> str:
-    """Epoch ms as ISO 8601 UTC with milliseconds: `2024-03-01T12:00:00.000Z`."""
-    return f"{_EPOCH + timedelta(milliseconds=ms):%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+    """Epoch ms as ISO 8601 UTC with milliseconds: `2024-03-01T12:00:00.000Z`; outside the years
+    1-9999, the epoch ms as an integer."""
+    moment = ms_to_datetime(ms)
+    if moment is None:
+        return str(ms)
+    return f"{moment.replace(tzinfo=None).isoformat(timespec='milliseconds')}Z"
 
 
 def samples_csv(

@@ -6,13 +6,35 @@ rollup periods with the same SQL on PostgreSQL and SQLite, and an int8 packs and
 fast as a timestamp.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import models
 
+# The instants the store keeps, in epoch ms: 0001-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z,
+# what Python's datetime (and RFC 3339's four-digit year) can show, so that every reader can render
+# every stored sample. Every write path refuses what lies outside, and so does `store.write`
+# itself; the column holds any int8, so a sample written before the paths checked may lie outside.
+MIN_TS_MS = -62_135_596_800_000
+MAX_TS_MS = 253_402_300_799_999
+TS_RANGE_TEXT = "0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def ms_to_datetime(ms: int | None) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+    """Epoch ms as an aware UTC datetime; None for None and for an instant outside the years
+    1-9999, which no datetime holds (pages show those with `ms_label`, never fail on them)."""
+    if ms is None or not MIN_TS_MS <= ms <= MAX_TS_MS:
+        return None
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def ms_label(ms: int) -> str:
+    """An instant as people read it in the admin, `2024-03-01 12:00:00.250` (UTC), or as its epoch
+    ms when it lies outside the years 1-9999."""
+    moment = ms_to_datetime(ms)
+    if moment is None:
+        return f"{ms} epoch ms (outside the years 1 to 9999)"
+    return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="milliseconds")
 
 
 class Series(models.Model):
@@ -74,6 +96,8 @@ class Series(models.Model):
 
     @property
     def last_at(self) -> datetime | None:
+        """The newest sample's time; None also when it lies outside the years 1-9999 (`last_ts`
+        still holds it)."""
         return ms_to_datetime(self.last_ts)
 
 

@@ -33,6 +33,7 @@ from apps.core.exceptions import Invalid
 from apps.observability.metrics import POINTS_WRITTEN
 
 from . import write_order
+from .models import MAX_TS_MS, MIN_TS_MS, TS_RANGE_TEXT
 from .sql import array_literal, placeholders
 from .write_order import series_lock, write_accept, write_pending, write_release
 
@@ -57,13 +58,6 @@ COPY_BATCH = 500
 SMALL_BATCH = 2_000
 # SQLite: rows per INSERT ... VALUES statement; 4 parameters a row stays below its limit.
 VALUES_CHUNK = 1_000
-
-# The instants the store keeps, in epoch ms: 0001-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z,
-# what Python's datetime (and RFC 3339's four-digit year) can show, so that every reader can render
-# every stored sample. Every write path refuses what lies outside, and so does `write` itself.
-MIN_TS_MS = -62_135_596_800_000
-MAX_TS_MS = 253_402_300_799_999
-TS_RANGE_TEXT = "0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z"
 
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" * 2
 _COPY_TRAILER = b"\xff\xff"

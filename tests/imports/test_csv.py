@@ -208,20 +208,27 @@ def test_naive_timestamps_are_wall_clock_times_in_the_chosen_zone(org, series):
     )
 
 
-def test_an_ambiguous_wall_time_is_its_first_occurrence_and_is_warned_about(org, series):
-    # 2024-10-27 in Zurich: 03:00 CEST becomes 02:00 CET; 02:30 happens twice.
-    parsed = parse(
-        "main,2024-10-27 01:30,1\nmain,2024-10-27 02:30,2\nmain,2024-10-27 03:30,3\n", org, "Europe/Zurich"
+def test_a_lone_ambiguous_wall_time_takes_the_chosen_offset(org, series):
+    # 2024-10-27 in Zurich: 03:00 CEST becomes 02:00 CET; 02:30 happens twice, and one line of it
+    # does not say which (tests/imports/test_csv_dst.py has the cases order decides).
+    text = "main,2024-10-27 01:30,1\nmain,2024-10-27 02:30,2\nmain,2024-10-27 03:30,3\n"
+
+    asked = csv_samples_parse(csv_decode(text.encode()), organization=org, time_zone="Europe/Zurich")
+    chosen = csv_samples_parse(
+        csv_decode(text.encode()), organization=org, time_zone="Europe/Zurich", repeated_hour="earlier"
     )
 
-    assert parsed.ok, parsed.errors
-    assert [t for _, t, _ in points(parsed)] == [
+    assert (asked.error_count, asked.undecided, asked.errors[0].index) == (1, 1, 2)
+    assert chosen.ok, chosen.errors
+    assert [t for _, t, _ in points(chosen)] == [
         ms("2024-10-26T23:30:00+00:00"),
         ms("2024-10-27T00:30:00+00:00"),  # the first 02:30, still summer time (UTC+2)
         ms("2024-10-27T02:30:00+00:00"),
     ]
-    assert len(parsed.warnings) == 1
-    assert parsed.warnings[0].startswith("1 timestamp (first on line 2) fall in the hour repeated")
+    assert chosen.warnings == [
+        "1 timestamp (first on line 2) falls in the hour repeated when daylight-saving time ends in "
+        "Europe/Zurich: 1 whose order does not tell as summer time, as you chose."
+    ]
 
 
 def test_a_wall_time_skipped_by_daylight_saving_time_is_a_line_error(org, series):
@@ -353,11 +360,11 @@ def test_an_accepted_file_becomes_a_csv_job_that_stores_the_values_exactly(
 
     with django_capture_on_commit_callbacks() as enqueued:
         job = csv_import_accept(organization=org, user=manager, parsed=parsed)
-    # The job holds every value exactly until it is done.
+    # The job holds every value exactly until it is done, each (series, time) once: the later
+    # line of a repeated timestamp wins, as in every import.
     assert unpack(bytes(ImportJob.objects.get(pk=job.pk).payload)).values.tolist() == [
-        0.1,
-        123456789.123456789,
         0.30000000000000004,
+        123456789.123456789,
         1e-300,
         -0.0,
     ]
@@ -365,10 +372,9 @@ def test_an_accepted_file_becomes_a_csv_job_that_stores_the_values_exactly(
         callback()
 
     job.refresh_from_db()
-    assert (job.dialect, job.user, job.status, job.points, job.written) == ("csv", manager, "done", 5, 5)
+    assert (job.dialect, job.user, job.status, job.points, job.written) == ("csv", manager, "done", 4, 4)
     assert job.series_ids == sorted([series.pk, meter.pk])
     t0 = ms("2024-03-01T00:00:00+00:00")
-    # The later line of a repeated timestamp wins, as in every import.
     assert stored(series) == [(t0, 0.30000000000000004, None), (t0 + 1, 123456789.123456789, None)]
     assert stored(meter) == [(t0, 1e-300, None), (t0 + 1, -0.0, None)]
 
@@ -590,3 +596,33 @@ def test_another_organizations_job_is_not_found(client, job, other_org):
     assert client.get(f"/admin/tools/jobs/{job.pk}/").status_code == 404
     assert client.get(f"/admin/tools/jobs/{job.pk}/status/").status_code == 404
     assert client.get(f"/admin/tools/jobs/{job.pk}/status/").json() == {"error": "not found"}
+
+
+@pytest.mark.parametrize(
+    ("first", "cell", "message"),
+    [
+        ("9999-12-31T23:59:59.999Z", "0001-01-01T00:00:00Z", "'0001-01-01T00:00:00Z' is out of range"),
+        (
+            "9999-12-31T23:59:59.999Z",
+            "9999-12-31T23:59:59.999-00:01",
+            "'9999-12-31T23:59:59.999-00:01' is out of range",
+        ),
+        ("9999-12-31T23:59:59.999Z", "10000-01-01T00:00:00Z", "'10000-01-01T00:00:00Z' is not a timestamp"),
+        ("253402300799999", "253402300800000", "'253402300800000' is out of range"),
+        ("253402300799999", "99999999999999999999", "'99999999999999999999' is out of range"),
+    ],
+)
+def test_a_time_outside_the_accepted_range_is_an_error_of_its_line_and_nothing_is_written(
+    manager_client, org, series, first, cell, message, django_capture_on_commit_callbacks
+):
+    response = preview(manager_client, f"main,{first},1\nmain,{cell},2\n")
+    token = response.context["staged"].token
+    with django_capture_on_commit_callbacks(execute=True):
+        imported = manager_client.post(IMPORT, {"upload": token, "organization": org.pk, "import": "Import"})
+
+    parsed = response.context["parsed"]
+    assert [(error.index, error.message[: len(message)]) for error in parsed.errors] == [(2, message)]
+    assert 'id="import-button"' not in response.content.decode()
+    assert imported.status_code == 200
+    assert not ImportJob.objects.exists()
+    assert stored(series) == []

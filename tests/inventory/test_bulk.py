@@ -8,7 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.imports.csv.reader import csv_decode, csv_records
-from apps.inventory.bulk import ConfigRejected, config_apply, config_plan
+from apps.inventory import bulk
+from apps.inventory.bulk import ConfigRejected, config_apply, config_plan, resolve, table
 from apps.inventory.models import Device, Load, Signal
 from apps.tenancy.services import membership_grant
 from apps.timeseries.models import Series
@@ -261,3 +262,99 @@ def test_bulk_configuration_needs_the_inventory_permissions(client, org):
     client.force_login(viewer)
 
     assert client.get(CONFIG).status_code == 403
+
+
+# --- size: the limits the form states, streamed reading, chunked writes ----------------------------
+
+
+def test_a_table_longer_than_the_row_limit_is_refused_on_the_first_row_past_it(org, monkeypatch):
+    monkeypatch.setattr(table, "MAX_ROWS", 2)
+
+    plan = config_plan(organization=org, records=records(SITE))
+
+    assert errors_of(plan) == [
+        (
+            4,
+            None,
+            "The file holds more than 2 rows, the most one file may hold: split it into files of at most "
+            "that many and apply them one after the other.",
+        )
+    ]
+    with pytest.raises(ConfigRejected):
+        config_apply(organization=org, records=records(SITE))
+    assert not Device.objects.exists()
+
+
+def test_the_page_states_the_limits_and_refuses_a_larger_file_before_reading_it(manager_client, monkeypatch):
+    monkeypatch.setattr(bulk, "MAX_BYTES", 100)
+
+    page = manager_client.get(CONFIG)
+    response = manager_client.post(CONFIG, {"file": SimpleUploadedFile("site.csv", SITE.encode())})
+
+    assert "Files up to 100 bytes and 50,000 rows" in page.content.decode()
+    assert response.context["form"].errors["file"] == [
+        f"The file is larger than 100 bytes ({len(SITE)} bytes)."
+    ]
+    assert response.context["plan"] is None
+    assert not Device.objects.exists()
+
+
+def test_the_preview_lists_the_first_changes_of_each_kind_and_counts_them_all(manager_client, monkeypatch):
+    monkeypatch.setattr(table, "SHOWN", 2)
+
+    response = manager_client.post(CONFIG, {"file": SimpleUploadedFile("site.csv", SITE.encode())})
+
+    plan = response.context["plan"]
+    assert [change.label for change in plan.changes["signal"]] == ["signal 3", "signal 4"]
+    assert plan.counts["signal"]["create"] == 3
+    assert [(kind, more) for kind, _, more in plan.sections] == [
+        ("device", 0),
+        ("load", 0),
+        ("signal", 1),
+        ("series", 1),
+    ]
+    assert '<p class="help">… and 1 more.</p>' in response.content.decode()
+
+
+def test_chunks_write_parents_first_and_codes_move_between_chunks(org, monkeypatch):
+    monkeypatch.setattr(resolve, "CHUNK", 2)
+    load = LoadFactory(device=DeviceFactory(organization=org, uid=1), uid=2)
+    a = SignalFactory(load=load, uid=3, series__meter_code="a")
+    b = SignalFactory(load=load, uid=9, series__meter_code="b")
+    table_text = "device_uid,load_uid,load_label,signal_uid,signal_si,series_meter_code\n"
+    table_text += "1,2,,3,,b\n"  # chunk 1: a's series takes b's code ...
+    table_text += "5,6,Six,4,41,c\n"
+    table_text += "7,8,Eight,5,51,\n"  # chunk 2: a device and load created in the second chunk
+    table_text += "1,2,,9,,a\n"  # ... and b's series takes a's code, two chunks later
+
+    plan = config_apply(organization=org, records=records(table_text))
+
+    assert plan.counts["device"] == {"create": 2, "update": 0, "unchanged": 1}
+    assert Series.objects.get(pk=a.series_id).meter_code == "b"
+    assert Series.objects.get(pk=b.series_id).meter_code == "a"
+    signals = Signal.objects.filter(organization=org).select_related("load__device", "series").order_by("uid")
+    assert [(s.uid, s.load.uid, s.load.device.uid, s.series.meter_code) for s in signals] == [
+        (3, 2, 1, "b"),
+        (4, 6, 5, "c"),
+        (5, 8, 7, None),
+        (9, 2, 1, "a"),
+    ]
+    assert signals[2].series.name == "Device 7 / Eight / signal 5"
+
+
+def test_apply_validates_again_and_shows_what_changed_since_the_preview(manager_client, org):
+    preview = manager_client.post(CONFIG, {"file": SimpleUploadedFile("site.csv", SITE.encode())})
+    taken = SeriesFactory(organization=org, meter_code="main_power", name="Taken meanwhile")
+
+    response = manager_client.post(CONFIG, {"upload": preview.context["staged"].token, "apply": "Apply"})
+
+    assert response.status_code == 200
+    assert errors_of(response.context["plan"]) == [
+        (
+            2,
+            "series_meter_code",
+            f"Meter code 'main_power' belongs to another series: 'Taken meanwhile' (id {taken.pk}).",
+        )
+    ]
+    assert 'id="apply-button"' not in response.content.decode()
+    assert not Device.objects.exists()

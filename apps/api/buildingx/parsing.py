@@ -23,7 +23,7 @@ from django.http import QueryDict
 from rest_framework.exceptions import UnsupportedMediaType
 
 from apps.api.common.params import int_param
-from apps.timeseries.store import MAX_TS_MS, MIN_TS_MS, TS_RANGE_TEXT
+from apps.timeseries.models import MAX_TS_MS, MIN_TS_MS, TS_RANGE_TEXT
 
 from .errors import DocumentRejected, MemberInvalid, OAuthError
 from .jsonapi import MEDIA_TYPE

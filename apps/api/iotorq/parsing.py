@@ -25,7 +25,7 @@ from apps.api.common.errors import PayloadTooLarge
 from apps.core.exceptions import Invalid
 from apps.core.text import NUL
 from apps.imports.services import ImportPoints, ImportRejected, VariableRef
-from apps.timeseries.store import MAX_TS_MS
+from apps.timeseries.models import MAX_TS_MS
 
 BODY_LIMIT = 2_097_152
 MAX_ERRORS = 100

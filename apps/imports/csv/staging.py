@@ -102,6 +102,11 @@ def upload_read(staged: StagedUpload) -> bytes:
     return _path(staged.token).read_bytes()
 
 
+def upload_path(staged: StagedUpload) -> Path:
+    """Where the staged file is, for reading it as a stream."""
+    return _path(staged.token)
+
+
 def upload_discard(*, session, token: str) -> None:
     entries = dict(session.get(SESSION_KEY, {}))
     if entries.pop(token, None) is not None:

@@ -10,12 +10,14 @@ without separators (`20240301`) is read as epoch seconds.
   other kind (ISO in an epoch file, seconds in a milliseconds file) is an error, as it is
   almost always a mistake. Fractions finer than a millisecond are truncated.
 - ISO timestamps with an offset (`Z`, `+01:00`) mean that instant. Without one they are wall
-  clock times in the chosen time zone, with one rule for daylight-saving changes:
-  a time that occurs twice (the repeated hour when clocks go back) is its **first** occurrence,
-  still in summer time (Python's `fold=0`, and what the store's calendar days use), and the
-  preview warns how many there were; a time that does not exist (the hour skipped when clocks
-  go forward) is an error. Files that log through the repeated hour should carry offsets or UTC.
-- Timestamps lie between 1970-01-01 and 9999-12-31 UTC, as in the API dialects.
+  clock times in the chosen time zone. A time that occurs twice (the hour repeated when clocks
+  go back) is read here as its first occurrence (summer time, Python's `fold=0`) and reported
+  (`last_shift`: how much later its second occurrence is), so that the file's order can decide
+  which one each line means (repeated.py). A time that does not exist (the hour skipped when
+  clocks go forward) is an error: the file's clock cannot have been the chosen zone's there,
+  and shifting it by a guess would store a time nobody logged.
+- Timestamps lie between 1970-01-01 and 9999-12-31 UTC, as in the API dialects: anything else
+  is an error of its line, never stored.
 
 Wall clock times are converted through a per-hour cache of the zone's offset (an hour whose
 offset is the same at both ends and for both folds holds no change), so a file with a million
@@ -26,7 +28,8 @@ import enum
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, as in the API dialects
+from apps.timeseries.models import MAX_TS_MS  # 9999-12-31T23:59:59.999Z, as in the API dialects
+
 EPOCH_MS_FROM = 10**11
 HOUR_MS = 3_600_000
 _EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
@@ -62,7 +65,8 @@ def _wall_ms(dt: datetime) -> int:
 
 class TimestampReader:
     """Reads the timestamp cells of one file, in order, remembering the file's kind and what the
-    preview reports (how many cells had an offset, which wall times were ambiguous)."""
+    preview reports (how many cells had an offset) and, in `last_shift`, whether the cell just
+    read is a wall time of a repeated hour."""
 
     def __init__(self, time_zone: str):
         self.time_zone = time_zone
@@ -71,40 +75,39 @@ class TimestampReader:
         self.kind_line: int | None = None
         self.with_offset = 0
         self.without_offset = 0
-        self.ambiguous = 0
-        self.ambiguous_first_line: int | None = None
         self._hour_offsets: dict[int, int | None] = {}
         self._last_cell: str | None = None
         self._last_ms = 0
         self._last_category = _EPOCH_TIME
+        self._last_shift = 0
+        # For the cell just read: 0, or when it is a wall time of a repeated hour (read as its
+        # first occurrence), how many ms later its second occurrence is.
+        self.last_shift = 0
 
     def read(self, cell: str, line: int) -> int:
         """Epoch ms of `cell` (found on `line`); CellError when it is not a timestamp."""
         if cell != self._last_cell:  # long files repeat each time once per series
-            self._last_ms, self._last_category = self._parse(cell, line)
+            self._last_ms, self._last_category, self._last_shift = self._parse(cell, line)
             self._last_cell = cell
         category = self._last_category
+        self.last_shift = self._last_shift
         if category is _OFFSET:
             self.with_offset += 1
         elif category is not _EPOCH_TIME:
             self.without_offset += 1
-            if category is _AMBIGUOUS:
-                self.ambiguous += 1
-                if self.ambiguous_first_line is None:
-                    self.ambiguous_first_line = line
         return self._last_ms
 
-    def _parse(self, cell: str, line: int) -> tuple[int, str]:
+    def _parse(self, cell: str, line: int) -> tuple[int, str, int]:
         if not cell:
             raise CellError("The timestamp is missing")
         integer, dot, fraction = cell.partition(".")
         if integer.isdigit() and (not dot or fraction.isdigit()) and integer.isascii() and fraction.isascii():
-            ms, category = self._epoch(integer, fraction, line), _EPOCH_TIME
+            ms, category, shift = self._epoch(integer, fraction, line), _EPOCH_TIME, 0
         else:
-            ms, category = self._iso(cell, line)
-        if not 0 <= ms <= MAX_MS:
+            ms, category, shift = self._iso(cell, line)
+        if not 0 <= ms <= MAX_TS_MS - shift:
             raise CellError(f"{cell!r} is out of range: timestamps lie between 1970-01-01 and 9999-12-31 UTC")
-        return ms, category
+        return ms, category, shift
 
     def _expect(self, kind: TimeKind, cell: str, line: int) -> None:
         if self.kind is None:
@@ -123,7 +126,7 @@ class TimestampReader:
         self._expect(TimeKind.EPOCH_SECONDS, f"{integer}.{fraction}" if fraction else integer, line)
         return whole * 1000 + (int(fraction[:3].ljust(3, "0")) if fraction else 0)
 
-    def _iso(self, cell: str, line: int) -> tuple[int, str]:
+    def _iso(self, cell: str, line: int) -> tuple[int, str, int]:
         try:
             dt = datetime.fromisoformat(cell)
         except ValueError:
@@ -134,10 +137,10 @@ class TimestampReader:
         self._expect(TimeKind.ISO, cell, line)
         wall = _wall_ms(dt)
         if dt.tzinfo is not None:
-            return wall - dt.utcoffset() // timedelta(milliseconds=1), _OFFSET
+            return wall - dt.utcoffset() // timedelta(milliseconds=1), _OFFSET, 0
         offset = self._hour_offset(wall // HOUR_MS)
         if offset is not None:
-            return wall - offset, _LOCAL
+            return wall - offset, _LOCAL, 0
         return self._local_slow(dt, wall, cell)
 
     def _hour_offset(self, hour: int) -> int | None:
@@ -155,17 +158,18 @@ class TimestampReader:
             self._hour_offsets[hour] = offset
         return offset
 
-    def _local_slow(self, dt: datetime, wall: int, cell: str) -> tuple[int, str]:
+    def _local_slow(self, dt: datetime, wall: int, cell: str) -> tuple[int, str, int]:
         first = dt.replace(tzinfo=self.zone, fold=0)
         offset = first.utcoffset() // timedelta(milliseconds=1)
-        if first.utcoffset() == dt.replace(tzinfo=self.zone, fold=1).utcoffset():
-            return wall - offset, _LOCAL
+        second = dt.replace(tzinfo=self.zone, fold=1).utcoffset() // timedelta(milliseconds=1)
+        if offset == second:
+            return wall - offset, _LOCAL, 0
         if first.astimezone(UTC).astimezone(self.zone).replace(tzinfo=None) != dt:
             raise CellError(
                 f"{cell!r} does not exist in {self.time_zone} (the clocks skip it when daylight-saving "
                 "time starts)"
             )
-        return wall - offset, _AMBIGUOUS
+        return wall - offset, _AMBIGUOUS, offset - second
 
     def describe(self) -> str:
         """The detected kind, as the preview states it."""
