@@ -63,7 +63,7 @@ def test_the_same_changelist_without_the_nul_still_answers(admin_client):
     assert DataStream.objects.count() == 1
 
 
-def test_the_api_dialects_keep_their_own_answer_to_a_nul_in_their_query(client):
+def test_the_api_dialects_keep_their_own_answer_to_a_nul_in_their_query(db, client):
     # Not the admin's bad-request page: the dialect's own shape (here: no credentials, 401).
     response = client.get("/api/v1/organization/device/datastream/history?pin=%00")
 
