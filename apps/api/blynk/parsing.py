@@ -2,6 +2,7 @@
 Every error is an Invalid whose message names the field in the dialect's own words
 (`deviceId`, `values[3].ts`)."""
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -118,3 +119,37 @@ def import_points(items: list) -> tuple[list[int], list[float]]:
         append_ts(ts)
         append_value(value)
     return stamps, values
+
+
+# --- product batch update ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchUpdate:
+    """A product batch update's body: the labels after `deviceId` in `fields`, the rows as sent
+    (the service sorts out the bad ones), and whether skipped rows are reported one by one."""
+
+    labels: list[str]
+    rows: list
+    debug: bool
+
+
+def batch_update_body(data: dict, *, max_rows: int) -> BatchUpdate:
+    """Check a batch update's envelope: `fields` is "deviceId" followed by distinct, non-empty
+    labels; `updates` a list of at most `max_rows` rows; `debug` a boolean (default false)."""
+    fields = body_field(data, "fields", list, "a list of strings")
+    if len(fields) < 2 or fields[0] != "deviceId":
+        raise Invalid(
+            "'fields' must start with \"deviceId\", followed by at least one label.", field="fields"
+        )
+    labels = fields[1:]
+    for index, label in enumerate(labels, start=1):
+        if not isinstance(label, str) or not label:
+            raise Invalid(f"'fields[{index}]' must be a datastream label.", field="fields", index=index)
+        if label in labels[: index - 1]:
+            raise Invalid(f"'fields[{index}]' repeats the label {label!r}.", field="fields", index=index)
+    rows = body_field(data, "updates", list, "a list of rows")
+    if len(rows) > max_rows:
+        raise Invalid(f"'updates' may hold at most {max_rows} rows.", field="updates")
+    debug = body_field(data, "debug", bool, "true or false", required=False) or False
+    return BatchUpdate(labels=labels, rows=rows, debug=debug)
