@@ -94,22 +94,39 @@ def _type_name(datastream: DataStream) -> str:
 def _ensure_series(streams: list[DataStream]) -> None:
     """Give every numeric datastream among `streams` a Series for its history, creating the
     missing ones (a datastream added in the admin may have none yet). Runs inside the caller's
-    transaction; the row lock makes two concurrent first writes create one series, not two."""
+    transaction; the row lock makes two concurrent first writes create one series, not two.
+    The missing series are created with one bulk insert and linked with one bulk update: a
+    batch update may name thousands of new datastreams, and two queries each took seconds."""
     missing = [s.pk for s in streams if s.value_type in NUMERIC_VALUE_TYPES and s.series_id is None]
     if not missing:
         return
-    locked = DataStream.objects.select_for_update().filter(pk__in=missing).select_related("device")
-    created = {}
-    for stream in locked:
-        if stream.series_id is None:
-            stream.series = Series.objects.create(
-                organization_id=stream.organization_id, name=f"{stream.device.label} {stream.label}"[:200]
-            )
-            stream.save(update_fields=["series"])
-        created[stream.pk] = stream.series_id
+    series_of: dict[int, int] = {}
+    unlinked: list[DataStream] = []
+    for start in range(0, len(missing), LOOKUP_CHUNK):
+        locked = (
+            DataStream.objects.select_for_update(of=("self",))
+            .filter(pk__in=missing[start : start + LOOKUP_CHUNK])
+            .select_related("device")
+            .order_by("pk")
+        )
+        for stream in locked:
+            if stream.series_id is None:
+                unlinked.append(stream)
+            else:
+                series_of[stream.pk] = stream.series_id
+    created = Series.objects.bulk_create(
+        [
+            Series(organization_id=s.organization_id, name=f"{s.device.label} {s.label}"[:200])
+            for s in unlinked
+        ],
+        batch_size=BULK_UPDATE_BATCH,
+    )
+    for stream, series in zip(unlinked, created, strict=True):
+        stream.series_id = series_of[stream.pk] = series.pk
+    DataStream.objects.bulk_update(unlinked, ["series"], batch_size=BULK_UPDATE_BATCH)
     for stream in streams:
-        if stream.pk in created:
-            stream.series_id = created[stream.pk]
+        if stream.pk in series_of:
+            stream.series_id = series_of[stream.pk]
 
 
 def _apply_values(pairs: list[tuple[DataStream, Any]], *, at_ms: int) -> None:

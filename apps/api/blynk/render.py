@@ -1,5 +1,6 @@
 """The Blynk dialect's wire shapes (API.md §2)."""
 
+import reprlib
 from datetime import UTC, datetime, timedelta
 
 from apps.inventory.models import DataStream, ValueType
@@ -18,10 +19,16 @@ COUNTERS = {
     RowSkip.WRONG_PRODUCT: "wrongProduct",
 }
 
+# A bad deviceId as the debug report shows it: at most ~40 characters and two levels deep, so a
+# long string or a deep array in a request cannot make the answer long (or `repr` recurse).
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = _SHOWN.maxlong = 40
+_SHOWN.maxlevel = 2
+
 _REASONS = {
     RowSkip.INVALID_ROW_SIZE: "the row's length differs from the length of 'fields'",
     RowSkip.NULL_DEVICE_ID: "deviceId is null",
-    RowSkip.NON_NUMERIC_DEVICE_ID: "deviceId {device_id!r} is not numeric",
+    RowSkip.NON_NUMERIC_DEVICE_ID: "deviceId {device_id} is not numeric",
     RowSkip.DEVICE_NOT_FOUND: "device {device_id} is not found or belong to another organization",
     RowSkip.NO_ACCESS_TO_DEVICE: "no access to device {device_id}",
     RowSkip.WRONG_PRODUCT: "device {device_id} belongs to another product",
@@ -76,7 +83,7 @@ def batch_update(result: BatchUpdateResult, *, debug: bool) -> dict:
     if debug:
         return {
             "skippedRows": [
-                f"Row {row.index}: " + _REASONS[row.reason].format(device_id=row.device_id)
+                f"Row {row.index}: " + _REASONS[row.reason].format(device_id=_SHOWN.repr(row.device_id))
                 for row in result.skipped[:MAX_SKIPPED_ROWS]
             ]
         }
