@@ -28,8 +28,9 @@ from apps.core.exceptions import Invalid, QuotaExceeded
 from apps.timeseries.models import Series, ms_to_datetime
 from apps.timeseries.store import Policy, SampleBatch, write
 
-from .models import NUMERIC_VALUE_TYPES, DataStream, Device, DeviceImportDay, Product, ValueType
+from .models import NUMERIC_VALUE_TYPES, DataStream, Device, DeviceImportDay, Product
 from .selectors import MAX_UID
+from .values import ValueMismatch, type_name, value_fitted
 
 DAY_MS = 86_400_000
 # Ids are looked up in chunks: SQLite allows a limited number of parameters a statement.
@@ -49,46 +50,12 @@ def now_ms() -> int:
 # --- values and their types ----------------------------------------------------------------------
 
 
-class _Mismatch(Exception):
-    """A value that does not fit a datastream's type; the message says what was expected."""
-
-
-def _number(value: Any) -> float:
-    # bool is an int subclass: a JSON true is not the number 1 (API.md §0).
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Mismatch("a number")
-    try:
-        number = float(value)
-    except OverflowError as exc:
-        raise _Mismatch("a finite number") from exc
-    if not math.isfinite(number):
-        raise _Mismatch("a finite number")
-    return number
-
-
 def _fitted(datastream: DataStream, value: Any) -> Any:
-    """`value` as it is stored for `datastream`'s type; _Mismatch when it does not fit.
-
-    Numbers are stored as given (an integer stays one); a location is `[lon, lat]` with
-    longitude in [-180, 180] and latitude in [-90, 90].
-    """
-    if datastream.value_type == ValueType.STRING:
-        if not isinstance(value, str):
-            raise _Mismatch("a string")
-        return value
-    if datastream.value_type == ValueType.LOCATION:
-        if not isinstance(value, list | tuple) or len(value) != 2:
-            raise _Mismatch("[longitude, latitude]")
-        lon, lat = (_number(item) for item in value)
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise _Mismatch("[longitude, latitude] within [-180, 180] and [-90, 90]")
-        return [value[0], value[1]]
-    _number(value)
-    return value
+    return value_fitted(value_type=datastream.value_type, value=value)
 
 
 def _type_name(datastream: DataStream) -> str:
-    return ValueType(datastream.value_type).label.lower()
+    return type_name(datastream.value_type)
 
 
 def _ensure_series(streams: list[DataStream]) -> None:
@@ -164,7 +131,7 @@ def datastream_value_set(*, datastream: DataStream, value: Any, at_ms: int | Non
     (default: now, the server's time). Raises Invalid when the value does not fit the type."""
     try:
         fitted = _fitted(datastream, value)
-    except _Mismatch as exc:
+    except ValueMismatch as exc:
         raise Invalid(
             f"'value' must be {exc} for datastream {datastream.stream_id}, a {_type_name(datastream)} "
             "datastream.",
@@ -186,7 +153,7 @@ def datastream_values_set(*, device: Device, values: dict[int, Any], at_ms: int 
     for stream in streams:
         try:
             pairs.append((stream, _fitted(stream, values[stream.stream_id])))
-        except _Mismatch:
+        except ValueMismatch:
             continue
     _apply_values(pairs, at_ms=now_ms() if at_ms is None else at_ms)
     return len(pairs)
@@ -231,7 +198,10 @@ def datastream_property_set(*, datastream: DataStream, name: str, value: str) ->
     stored = _property_value(name, value)
     with transaction.atomic(durable=True):
         locked = DataStream.objects.select_for_update().get(pk=datastream.pk)
-        locked.properties = {**(locked.properties or {}), name: stored}
+        # Properties stored as something other than an object (before the admin checked them)
+        # are replaced, not merged into: `{**[...]}` was a 500.
+        kept = locked.properties if isinstance(locked.properties, dict) else {}
+        locked.properties = {**kept, name: stored}
         locked.save(update_fields=["properties"])
     datastream.properties = locked.properties
 
@@ -379,7 +349,7 @@ def product_batch_update(
                 continue
             try:
                 pairs.append((stream, _fitted(stream, cell)))
-            except _Mismatch:
+            except ValueMismatch:
                 continue
     with transaction.atomic(durable=True):
         _apply_values(pairs, at_ms=now_ms() if at_ms is None else at_ms)

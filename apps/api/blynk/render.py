@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from apps.inventory.models import DataStream, ValueType
 from apps.inventory.services import BatchUpdateResult, RowSkip
+from apps.inventory.values import value_fits
 from apps.timeseries.query import SampleRow
 
 MAX_SKIPPED_ROWS = 100
@@ -56,7 +57,10 @@ def datastream_value(stream: DataStream) -> dict:
     }
     value = stream.value
     updated_at = None
-    if stream.value_updated_at is not None:
+    if value is not None and not value_fits(value_type=stream.value_type, value=value):
+        # Saved in the admin before it checked values (or in SQL): shown as never set, not a 500.
+        value = None
+    elif stream.value_updated_at is not None:
         updated_at = (stream.value_updated_at - _EPOCH) // timedelta(milliseconds=1)  # exact, no float
     series = stream.series if stream.is_numeric else None
     if (

@@ -2,12 +2,13 @@
 values, widget properties."""
 
 import pytest
+from django.db.models import JSONField, Value
 
 from apps.inventory.models import DataStream, Device, ValueType
 from apps.tenancy.models import Organization
 from tests.factories import DataStreamFactory, DeviceFactory
 
-from .conftest import NOW_MS, device_stream, history
+from .conftest import NOW, NOW_MS, device_stream, history
 
 V2 = "/api/v2/organization/device/datastreams"
 BATCH = "/api/v1/organization/device/datastreams/batch"
@@ -381,3 +382,38 @@ def test_a_property_of_an_unknown_datastream_is_404(api):
     )
 
     assert response.json() == stream_404(7)
+
+
+@pytest.mark.parametrize(
+    ("stream_id", "stored"), [(3, 5), (3, ["a"]), (4, [500, 0]), (4, "home"), (5, "warm")]
+)
+def test_a_stored_value_that_does_not_fit_its_type_reads_as_never_set(
+    clock, api, extra_streams, stream_id, stored
+):
+    # Saved in the admin before it checked values (or in SQL): a numeric datastream holding
+    # "warm" answered the device's values, and a batch of ten devices, with a 500.
+    DataStream.objects.filter(pk=extra_streams[stream_id].pk).update(
+        value=Value(stored, JSONField()), value_updated_at=NOW
+    )
+    label = extra_streams[stream_id].label
+
+    single = api.get(V2, {"deviceId": 101, "dataStreamIds": str(stream_id)})
+    batch = api.get(BATCH, {"deviceIds": "101", "dataStreamIds": str(stream_id)})
+
+    assert single.status_code == 200
+    assert single.json() == [stream(101, stream_id, label)]
+    assert batch.json() == [{"deviceId": 101, "dataStreams": [stream(101, stream_id, label)]}]
+
+
+@pytest.mark.parametrize("stored", [["units"], "red", 5])
+def test_a_property_replaces_stored_properties_that_are_not_an_object(api, stored):
+    DataStream.objects.filter(organization__slug="demo", device__uid=101, stream_id=1).update(
+        properties=Value(stored, JSONField())
+    )
+
+    response = api.post(
+        PROPERTY, {"deviceId": 101, "dataStreamId": 1, "property": "units", "value": "°C"}, format="json"
+    )
+
+    assert response.status_code == 204
+    assert device_stream("demo", 101, 1).properties == {"units": "°C"}
