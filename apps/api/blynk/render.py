@@ -3,8 +3,8 @@
 import reprlib
 from datetime import UTC, datetime, timedelta
 
+from apps.inventory.batch_update import BatchUpdateResult, RowSkip
 from apps.inventory.models import DataStream, ValueType
-from apps.inventory.services import BatchUpdateResult, RowSkip
 from apps.inventory.values import value_fits
 from apps.timeseries.query import SampleRow
 

@@ -11,6 +11,7 @@ from apps.api.common.params import int_list
 from apps.api.common.views import DialectView
 from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors, services
+from apps.inventory.batch_update import product_batch_update
 from apps.inventory.models import DataStream, Device
 from apps.timeseries import query
 from apps.timeseries.selectors import samples_total
@@ -204,7 +205,7 @@ class ProductBatchUpdateView(BlynkView):
         owner = self.scope(ORG_DEVICES_CONTROL)
         body = batch_update_body(body_object(request), max_rows=MAX_BATCH_ROWS)
         try:
-            result = services.product_batch_update(
+            result = product_batch_update(
                 organization=self.organization, labels=body.labels, rows=body.rows, owner=owner
             )
         except Invalid as exc:

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.api.blynk.parsing import batch_update_body
 from apps.api.blynk.views import MAX_BATCH_ROWS
-from apps.inventory import services
+from apps.inventory.batch_update import product_batch_update
 from apps.inventory.models import DataStream, Device, Product
 from apps.tenancy.models import Membership, Organization, Role
 from tests.factories import DataStreamFactory, DeviceFactory, ProductFactory
@@ -64,6 +64,15 @@ def test_null_cells_and_values_of_the_wrong_type_leave_that_datastream_alone(api
     assert response.status_code == 204
     assert device_stream("demo", 101, 2).value == before
     assert device_stream("demo", 1, 1).value == 17
+
+
+def test_a_device_in_several_rows_keeps_the_last_usable_value_of_each_datastream(api):
+    updates = [[1, 10, 20], [1, 11, None], [1, None, "wet"], [101, 5, 5]]
+
+    response = api.post(PATH, {"fields": FIELDS, "updates": updates}, format="json")
+
+    assert response.status_code == 204
+    assert (device_stream("demo", 1, 1).value, device_stream("demo", 1, 2).value) == (11, 20)
 
 
 def test_a_sub_product_counts_as_its_parent(api, others):
@@ -243,7 +252,7 @@ def batch_update_queries(uid: int, n: int) -> int:
         for i in range(n)
     )
     with CaptureQueriesContext(connection) as captured:
-        services.product_batch_update(
+        product_batch_update(
             organization=organization, labels=[f"Label {i}" for i in range(n)], rows=[[uid, *range(n)]]
         )
     assert DataStream.objects.filter(device=device, series__isnull=True).count() == 0
