@@ -302,6 +302,17 @@ def test_multiple_values_skip_unknown_ids_and_wrong_types_silently(clock, api, e
     assert history(device_stream("demo", 101, 1))[-1] == (NOW_MS, 20.0)
 
 
+def test_multiple_values_with_more_keys_than_a_statement_takes_parameters(clock, api, extra_streams):
+    # A 4 MiB body holds 300,000 keys; SQLite refused an IN list of 260,000 (a 500).
+    values = {str(i): 1 for i in range(100, 260_100)} | {"1": 19.5, "3": "text", "5": "wrong"}
+
+    response = api.post(VALUES, {"deviceId": 101, "values": values}, format="json")
+
+    assert response.status_code == 204
+    assert (device_stream("demo", 101, 1).value, device_stream("demo", 101, 3).value) == (19.5, "text")
+    assert device_stream("demo", 101, 5).value is None
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
