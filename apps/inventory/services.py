@@ -35,7 +35,7 @@ from .values import ValueMismatch, type_name, value_fitted
 DAY_MS = 86_400_000
 # Ids are looked up in chunks: SQLite allows a limited number of parameters a statement.
 LOOKUP_CHUNK = 900
-BULK_UPDATE_BATCH = 500
+BULK_CREATE_BATCH = 1_000
 
 PROPERTY_VALUE_MAX_LENGTH = 200
 WIDGET_PROPERTIES = ("label", "color", "min", "max", "step", "units")
@@ -62,37 +62,32 @@ def _ensure_series(streams: list[DataStream]) -> None:
     """Give every numeric datastream among `streams` a Series for its history, creating the
     missing ones (a datastream added in the admin may have none yet). Runs inside the caller's
     transaction; the row lock makes two concurrent first writes create one series, not two.
-    The missing series are created with one bulk insert and linked with one bulk update: a
-    batch update may name thousands of new datastreams, and two queries each took seconds."""
+    The missing series are created in bulk and linked with one update: a batch update may name
+    thousands of new datastreams, and two queries each took seconds."""
     missing = [s.pk for s in streams if s.value_type in NUMERIC_VALUE_TYPES and s.series_id is None]
     if not missing:
         return
     series_of: dict[int, int] = {}
-    unlinked: list[DataStream] = []
+    unlinked: list[tuple[int, Series]] = []  # (datastream pk, its new series)
     for start in range(0, len(missing), LOOKUP_CHUNK):
         locked = (
             DataStream.objects.select_for_update(of=("self",))
             .filter(pk__in=missing[start : start + LOOKUP_CHUNK])
-            .select_related("device")
             .order_by("pk")
+            .values_list("pk", "series_id", "organization_id", "device__label", "label")
         )
-        for stream in locked:
-            if stream.series_id is None:
-                unlinked.append(stream)
+        for pk, series_id, organization_id, device_label, label in locked:
+            if series_id is None:
+                unlinked.append(
+                    (pk, Series(organization_id=organization_id, name=f"{device_label} {label}"[:200]))
+                )
             else:
-                series_of[stream.pk] = stream.series_id
-    created = Series.objects.bulk_create(
-        [
-            Series(organization_id=s.organization_id, name=f"{s.device.label} {s.label}"[:200])
-            for s in unlinked
-        ],
-        batch_size=BULK_UPDATE_BATCH,
-    )
-    for stream, series in zip(unlinked, created, strict=True):
-        stream.series_id = series_of[stream.pk] = series.pk
+                series_of[pk] = series_id
+    Series.objects.bulk_create([series for _, series in unlinked], batch_size=BULK_CREATE_BATCH)
+    series_of.update((pk, series.pk) for pk, series in unlinked)
     _datastreams_update(
-        [stream.pk for stream in unlinked],
-        arrays={"series_id": ("bigint", [s.series_id for s in unlinked])},
+        [pk for pk, _ in unlinked],
+        arrays={"series_id": ("bigint", [series.pk for _, series in unlinked])},
         constants={},
     )
     for stream in streams:
