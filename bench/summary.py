@@ -29,6 +29,7 @@ ORDER = [
     ("blynk-history", "Blynk history, 1,000-row page (walks through 100)"),
     ("disk-per-sample", "disk per stored sample, table and indexes"),
     ("worker-peak-memory", "peak memory of a worker importing a 2 MB request"),
+    ("write-limits-slowest", "largest body of every write endpoint, the slowest"),
 ]
 STALE_SECONDS = 3600
 
