@@ -31,6 +31,7 @@ ORDER = [
     ("worker-peak-memory", "peak memory of a worker importing a 2 MB request"),
     ("config_csv_memory", "bulk configuration CSV at its limits: peak RSS"),
     ("config_csv_apply", "bulk configuration CSV at its limits: Apply request"),
+    ("write-limits-slowest", "largest body of every write endpoint, the slowest"),
 ]
 STALE_SECONDS = 3600
 

@@ -12,8 +12,8 @@ from apps.access.hashing import secret_digest
 from apps.access.models import ApiToken, OAuthClient
 from apps.access.selectors import api_token_for_key, oauth_client_authenticate
 from apps.access.services import api_token_issue, oauth_client_issue, refresh_token_issue
-from apps.inventory.demo import demo_seed
-from apps.inventory.models import Device, Load
+from apps.inventory.demo import METERBUS_MAIN_CONFIG, demo_seed
+from apps.inventory.models import DataStream, Device, Load
 from apps.tenancy.admin import RoleAdmin
 from apps.tenancy.models import Role
 from apps.tenancy.services import membership_grant
@@ -295,3 +295,81 @@ def test_the_demo_admin_sees_what_its_roles_grant(client, demo):
     assert client.get("/admin/access/apitoken/").status_code == 200
     assert client.get("/admin/tenancy/role/").status_code == 200
     assert client.get("/admin/tenancy/organization/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            "[]",
+            "The protocol configuration must be a JSON object keyed by protocol (rtu, tcp, meterBus, "
+            'virtual, P1), each holding an object, e.g. {"meterBus": {"ct": 10}}.',
+        ),
+        ('"ct=10"', "The protocol configuration must be a JSON object keyed by protocol"),
+        ("5", "The protocol configuration must be a JSON object keyed by protocol"),
+        ("null", "The protocol configuration must be a JSON object keyed by protocol"),
+        (
+            '{"meterbus": {"ct": 10}}',
+            "'meterbus' is not a protocol: the keys are rtu, tcp, meterBus, virtual, P1.",
+        ),
+        ('{"meterBus": [10]}', "The configuration of 'meterBus' must be a JSON object."),
+    ],
+)
+def test_load_admin_refuses_a_configuration_that_is_not_an_object_of_objects(
+    admin_client, demo, config, message
+):
+    load = Load.objects.get(organization__slug="demo", uid=2)
+    change_url = url(Load, "change", load.pk)
+    data = form_data(admin_client.get(change_url)) | {"config": config}
+
+    response = admin_client.post(change_url, data)
+
+    assert response.status_code == 200
+    assert message in " ".join(response.context["adminform"].form.errors["config"])
+    load.refresh_from_db()
+    assert load.config == {"meterBus": METERBUS_MAIN_CONFIG}
+
+
+def test_load_admin_saves_a_configuration_keyed_by_protocol(admin_client, demo):
+    load = Load.objects.get(organization__slug="demo", uid=2)
+    change_url = url(Load, "change", load.pk)
+    data = form_data(admin_client.get(change_url)) | {"config": '{"meterBus": {"ct": 5}, "tcp": {}}'}
+
+    response = admin_client.post(change_url, data)
+
+    assert response.status_code == 302
+    load.refresh_from_db()
+    assert load.config == {"meterBus": {"ct": 5}, "tcp": {}}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        (
+            {"properties": "[]"},
+            "properties",
+            'Widget properties must be a JSON object, e.g. {"color": "#FF0000"}.',
+        ),
+        ({"properties": '"red"'}, "properties", "Widget properties must be a JSON object"),
+        ({"value": '"warm"'}, "value", "The current value must be a number for a double datastream."),
+        ({"value": "[1, 2]"}, "value", "The current value must be a number for a double datastream."),
+        ({"value_type": "location", "value": "[200, 0]"}, "value", "must be [longitude, latitude] within"),
+    ],
+)
+def test_datastream_admin_refuses_properties_and_values_that_do_not_fit(
+    admin_client, demo, changes, field, message
+):
+    stream = DataStream.objects.get(organization__slug="demo", device__uid=101, stream_id=1)
+    change_url = url(DataStream, "change", stream.pk)
+    data = form_data(admin_client.get(change_url)) | changes
+
+    response = admin_client.post(change_url, data)
+
+    assert response.status_code == 200
+    assert message in " ".join(response.context["adminform"].form.errors[field])
+    after = DataStream.objects.get(pk=stream.pk)
+    assert (after.properties, after.value, after.value_type) == (
+        stream.properties,
+        stream.value,
+        stream.value_type,
+    )

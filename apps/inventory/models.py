@@ -8,6 +8,7 @@ query can be scoped with one indexed filter.
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -96,6 +97,30 @@ class Load(models.Model):
     def __str__(self) -> str:
         return f"{self.uid} {self.label}"
 
+    def clean(self):
+        """`config` is an object keyed by protocol, each holding an object: the EMS dialect shows
+        the device protocol's entry as an object, and `[]` saved here once broke /v1/loads."""
+        super().clean()
+        problem = protocol_config_problem(self.config)
+        if problem is not None:
+            raise ValidationError({"config": problem})
+
+
+def protocol_config_problem(config) -> str | None:
+    """What is wrong with a load's protocol configuration, or None when it is well formed."""
+    protocols = ", ".join(Protocol.values)
+    if not isinstance(config, dict):
+        return (
+            f"The protocol configuration must be a JSON object keyed by protocol ({protocols}), each "
+            'holding an object, e.g. {"meterBus": {"ct": 10}}.'
+        )
+    for key, entry in config.items():
+        if key not in Protocol.values:
+            return f"{key!r} is not a protocol: the keys are {protocols}."
+        if not isinstance(entry, dict):
+            return f"The configuration of {key!r} must be a JSON object."
+    return None
+
 
 class Signal(models.Model):
     """One measured quantity of a load, stored in its Series.
@@ -170,6 +195,25 @@ class DataStream(models.Model):
     @property
     def is_numeric(self) -> bool:
         return self.value_type in NUMERIC_VALUE_TYPES
+
+    def clean(self):
+        """Widget properties are an object and the current value fits the value type, as the
+        Blynk dialect's writes make them; what the admin saves must not break its reads."""
+        from .values import ValueMismatch, type_name, value_fitted  # values.py imports this module
+
+        super().clean()
+        errors = {}
+        if not isinstance(self.properties, dict):
+            errors["properties"] = 'Widget properties must be a JSON object, e.g. {"color": "#FF0000"}.'
+        if self.value is not None:
+            try:
+                value_fitted(value_type=self.value_type, value=self.value)
+            except ValueMismatch as exc:
+                errors["value"] = (
+                    f"The current value must be {exc} for a {type_name(self.value_type)} datastream."
+                )
+        if errors:
+            raise ValidationError(errors)
 
 
 class Partition(models.Model):

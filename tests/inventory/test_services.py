@@ -7,13 +7,9 @@ import pytest
 from django.db import connection, transaction
 
 from apps.core.exceptions import Invalid, QuotaExceeded
+from apps.inventory.batch_update import product_batch_update
 from apps.inventory.models import DeviceImportDay, ValueType
-from apps.inventory.services import (
-    datastream_history_import,
-    datastream_values_set,
-    device_import_quota_take,
-    product_batch_update,
-)
+from apps.inventory.services import datastream_history_import, datastream_values_set, device_import_quota_take
 from apps.timeseries.query import samples_page
 from tests.factories import DataStreamFactory, DeviceFactory, OrganizationFactory, ProductFactory
 

@@ -2,6 +2,7 @@
 Every error is an Invalid whose message names the field in the dialect's own words
 (`deviceId`, `values[3].ts`)."""
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -128,3 +129,62 @@ def import_points(items: list) -> tuple[list[int], list[float]]:
         append_ts(ts)
         append_value(value)
     return stamps, values
+
+
+# --- product batch update ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchUpdate:
+    """A product batch update's body: the labels after `deviceId` in `fields`, the rows as sent
+    (the service sorts out the bad ones), and whether skipped rows are reported one by one."""
+
+    labels: list[str]
+    rows: list
+    debug: bool
+
+
+def batch_update_body(data: dict, *, max_rows: int) -> BatchUpdate:
+    """Check a batch update's envelope: `fields` is "deviceId" followed by distinct, non-empty
+    labels; `updates` a list of at most `max_rows` rows; `debug` a boolean (default false)."""
+    fields = body_field(data, "fields", list, "a list of strings")
+    if len(fields) < 2 or fields[0] != "deviceId":
+        raise Invalid(
+            "'fields' must start with \"deviceId\", followed by at least one label.", field="fields"
+        )
+    labels = fields[1:]
+    seen: set[str] = set()  # a set, not a look back over the list: 40,000 labels took 18 s
+    for index, label in enumerate(labels, start=1):
+        if not isinstance(label, str) or not label:
+            raise Invalid(f"'fields[{index}]' must be a datastream label.", field="fields", index=index)
+        if label in seen:
+            raise Invalid(f"'fields[{index}]' repeats the label {label!r}.", field="fields", index=index)
+        seen.add(label)
+    rows = body_field(data, "updates", list, "a list of rows")
+    if len(rows) > max_rows:
+        raise Invalid(f"'updates' may hold at most {max_rows} rows.", field="updates")
+    _check_cell_depth(rows)
+    debug = body_field(data, "debug", bool, "true or false", required=False) or False
+    return BatchUpdate(labels=labels, rows=rows, debug=debug)
+
+
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+def _check_cell_depth(rows: list) -> None:
+    """Refuse a cell holding an array or object inside an array or object: no datastream value
+    is deeper than a location's [longitude, latitude], and a deeper one (JSON allows ~1,000
+    levels) breaks whatever walks it, such as the debug report showing a bad deviceId. Rows of
+    scalars only, nearly all of them, cost one pass of C over their cells' types."""
+    for row_index, row in enumerate(rows):
+        if type(row) is not list or _SCALARS.issuperset(map(type, row)):
+            continue
+        for column, cell in enumerate(row):
+            items = cell if type(cell) is list else cell.values() if type(cell) is dict else ()
+            if not _SCALARS.issuperset(map(type, items)):
+                raise Invalid(
+                    f"'updates[{row_index}][{column}]' is nested too deeply: a cell holds a number, a "
+                    "string, null or [longitude, latitude].",
+                    field="updates",
+                    index=row_index,
+                )

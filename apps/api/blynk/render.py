@@ -1,9 +1,11 @@
 """The Blynk dialect's wire shapes (API.md §2)."""
 
+import reprlib
 from datetime import UTC, datetime, timedelta
 
+from apps.inventory.batch_update import BatchUpdateResult, RowSkip
 from apps.inventory.models import DataStream, ValueType
-from apps.inventory.services import BatchUpdateResult, RowSkip
+from apps.inventory.values import value_fits
 from apps.timeseries.query import SampleRow
 
 MAX_SKIPPED_ROWS = 100
@@ -18,10 +20,16 @@ COUNTERS = {
     RowSkip.WRONG_PRODUCT: "wrongProduct",
 }
 
+# A bad deviceId as the debug report shows it: at most ~40 characters and two levels deep, so a
+# long string or a deep array in a request cannot make the answer long (or `repr` recurse).
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = _SHOWN.maxlong = 40
+_SHOWN.maxlevel = 2
+
 _REASONS = {
     RowSkip.INVALID_ROW_SIZE: "the row's length differs from the length of 'fields'",
     RowSkip.NULL_DEVICE_ID: "deviceId is null",
-    RowSkip.NON_NUMERIC_DEVICE_ID: "deviceId {device_id!r} is not numeric",
+    RowSkip.NON_NUMERIC_DEVICE_ID: "deviceId {device_id} is not numeric",
     RowSkip.DEVICE_NOT_FOUND: "device {device_id} is not found or belong to another organization",
     RowSkip.NO_ACCESS_TO_DEVICE: "no access to device {device_id}",
     RowSkip.WRONG_PRODUCT: "device {device_id} belongs to another product",
@@ -50,7 +58,10 @@ def datastream_value(stream: DataStream) -> dict:
     }
     value = stream.value
     updated_at = None
-    if stream.value_updated_at is not None:
+    if value is not None and not value_fits(value_type=stream.value_type, value=value):
+        # Saved in the admin before it checked values (or in SQL): shown as never set, not a 500.
+        value = None
+    elif stream.value_updated_at is not None:
         updated_at = (stream.value_updated_at - _EPOCH) // timedelta(milliseconds=1)  # exact, no float
     series_ts = stream.current_ts if stream.is_numeric else None
     if series_ts is not None and (updated_at is None or series_ts >= updated_at):
@@ -73,7 +84,7 @@ def batch_update(result: BatchUpdateResult, *, debug: bool) -> dict:
     if debug:
         return {
             "skippedRows": [
-                f"Row {row.index}: " + _REASONS[row.reason].format(device_id=row.device_id)
+                f"Row {row.index}: " + _REASONS[row.reason].format(device_id=_SHOWN.repr(row.device_id))
                 for row in result.skipped[:MAX_SKIPPED_ROWS]
             ]
         }

@@ -106,7 +106,8 @@ class BlynkBatchUpdateSerializer(serializers.Serializer):
     updates = serializers.ListField(
         child=serializers.ListField(child=serializers.JSONField()),
         max_length=10_000,
-        help_text="Rows matching fields; null in a cell skips that datastream.",
+        help_text="Rows matching fields; null in a cell skips that datastream. A cell holds a number, a "
+        "string, null or [longitude, latitude]; one nested deeper is 400.",
     )
     debug = serializers.BooleanField(default=False)
 

@@ -11,6 +11,7 @@ from apps.api.common.params import int_list
 from apps.api.common.views import DialectView
 from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors, services
+from apps.inventory.batch_update import product_batch_update
 from apps.inventory.models import DataStream, Device
 from apps.timeseries import query
 from apps.timeseries.selectors import samples_total
@@ -21,6 +22,7 @@ from .errors import DATASTREAM_NOT_FOUND, DEVICE_NOT_FOUND, exception_handler
 from .parsing import (
     INT32_MAX,
     OrjsonParser,
+    batch_update_body,
     body_field,
     body_id,
     body_object,
@@ -202,25 +204,10 @@ class ProductBatchUpdateView(BlynkView):
     )
     def post(self, request):
         owner = self.scope(ORG_DEVICES_CONTROL)
-        data = body_object(request)
-        fields = body_field(data, "fields", list, "a list of strings")
-        if len(fields) < 2 or fields[0] != "deviceId":
-            raise Invalid(
-                "'fields' must start with \"deviceId\", followed by at least one label.", field="fields"
-            )
-        labels = fields[1:]
-        for index, label in enumerate(labels, start=1):
-            if not isinstance(label, str) or not label:
-                raise Invalid(f"'fields[{index}]' must be a datastream label.", field="fields", index=index)
-            if label in labels[: index - 1]:
-                raise Invalid(f"'fields[{index}]' repeats the label {label!r}.", field="fields", index=index)
-        updates = body_field(data, "updates", list, "a list of rows")
-        if len(updates) > MAX_BATCH_ROWS:
-            raise Invalid(f"'updates' may hold at most {MAX_BATCH_ROWS} rows.", field="updates")
-        debug = body_field(data, "debug", bool, "true or false", required=False) or False
+        body = batch_update_body(body_object(request), max_rows=MAX_BATCH_ROWS)
         try:
-            result = services.product_batch_update(
-                organization=self.organization, labels=labels, rows=updates, owner=owner
+            result = product_batch_update(
+                organization=self.organization, labels=body.labels, rows=body.rows, owner=owner
             )
         except Invalid as exc:
             if exc.field != "rows":
@@ -230,7 +217,7 @@ class ProductBatchUpdateView(BlynkView):
             ) from exc
         if not result.skipped:
             return Response(status=204)
-        return Response(render.batch_update(result, debug=debug))
+        return Response(render.batch_update(result, debug=body.debug))
 
 
 class HistoryImportView(BlynkView):

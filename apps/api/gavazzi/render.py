@@ -28,7 +28,11 @@ def load(load: Load) -> dict:
     }
     protocol = load.device.protocol
     if protocol:
-        body[protocol] = load.config.get(protocol, {})
+        # The admin keeps `config` an object of objects; one stored otherwise (before it did,
+        # or in SQL) shows as no configuration rather than failing the whole list.
+        config = load.config if isinstance(load.config, dict) else {}
+        shown = config.get(protocol)
+        body[protocol] = shown if isinstance(shown, dict) else {}
     return body
 
 

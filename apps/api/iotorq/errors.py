@@ -12,6 +12,8 @@ from apps.api.common.errors import problem_for
 from apps.core.exceptions import Invalid
 from apps.imports.services import ImportRejected
 
+from .parsing import MAX_ERRORS
+
 INVALID = "Invalid import."
 # Names the services use for what the wire calls otherwise.
 WIRE_FIELDS = {"variable": "id_value"}
@@ -27,7 +29,11 @@ def _error(invalid: Invalid) -> dict:
 
 def exception_handler(exc, context):
     if isinstance(exc, ImportRejected):
-        return Response({"detail": INVALID, "errors": [_error(e) for e in exc.errors]}, status=400)
+        # At most MAX_ERRORS here too: resolving variables reports every unknown one, and a 2 MB
+        # body names 22,000 (a 2 MB answer that took a second to build).
+        return Response(
+            {"detail": INVALID, "errors": [_error(e) for e in exc.errors[:MAX_ERRORS]]}, status=400
+        )
     if isinstance(exc, Invalid):
         return Response({"detail": INVALID, "errors": [_error(exc)]}, status=400)
     if isinstance(exc, ParseError):

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
+from django.db.models import JSONField, Value
 from rest_framework.test import APIClient
 
 from apps.inventory.models import DataStream, Device, ValueType
@@ -12,7 +13,7 @@ from apps.tenancy.models import Organization
 from tests.factories import DataStreamFactory, DeviceFactory
 from tests.timeseries.helpers import BEFORE_THE_START_MS, store_unchecked
 
-from .conftest import DAY_MS, NOW_MS, bearer, device_stream, history, org_token
+from .conftest import DAY_MS, NOW, NOW_MS, bearer, device_stream, history, org_token
 
 V2 = "/api/v2/organization/device/datastreams"
 BATCH = "/api/v1/organization/device/datastreams/batch"
@@ -355,6 +356,17 @@ def test_multiple_values_skip_unknown_ids_and_wrong_types_silently(clock, api, e
     assert history(device_stream("demo", 101, 1))[-1] == (NOW_MS, 20.0)
 
 
+def test_multiple_values_with_more_keys_than_a_statement_takes_parameters(clock, api, extra_streams):
+    # A 4 MiB body holds 300,000 keys; SQLite refused an IN list of 260,000 (a 500).
+    values = {str(i): 1 for i in range(100, 260_100)} | {"1": 19.5, "3": "text", "5": "wrong"}
+
+    response = api.post(VALUES, {"deviceId": 101, "values": values}, format="json")
+
+    assert response.status_code == 204
+    assert (device_stream("demo", 101, 1).value, device_stream("demo", 101, 3).value) == (19.5, "text")
+    assert device_stream("demo", 101, 5).value is None
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -435,3 +447,38 @@ def test_a_property_of_an_unknown_datastream_is_404(api):
     )
 
     assert response.json() == stream_404(7)
+
+
+@pytest.mark.parametrize(
+    ("stream_id", "stored"), [(3, 5), (3, ["a"]), (4, [500, 0]), (4, "home"), (5, "warm")]
+)
+def test_a_stored_value_that_does_not_fit_its_type_reads_as_never_set(
+    clock, api, extra_streams, stream_id, stored
+):
+    # Saved in the admin before it checked values (or in SQL): a numeric datastream holding
+    # "warm" answered the device's values, and a batch of ten devices, with a 500.
+    DataStream.objects.filter(pk=extra_streams[stream_id].pk).update(
+        value=Value(stored, JSONField()), value_updated_at=NOW
+    )
+    label = extra_streams[stream_id].label
+
+    single = api.get(V2, {"deviceId": 101, "dataStreamIds": str(stream_id)})
+    batch = api.get(BATCH, {"deviceIds": "101", "dataStreamIds": str(stream_id)})
+
+    assert single.status_code == 200
+    assert single.json() == [stream(101, stream_id, label)]
+    assert batch.json() == [{"deviceId": 101, "dataStreams": [stream(101, stream_id, label)]}]
+
+
+@pytest.mark.parametrize("stored", [["units"], "red", 5])
+def test_a_property_replaces_stored_properties_that_are_not_an_object(api, stored):
+    DataStream.objects.filter(organization__slug="demo", device__uid=101, stream_id=1).update(
+        properties=Value(stored, JSONField())
+    )
+
+    response = api.post(
+        PROPERTY, {"deviceId": 101, "dataStreamId": 1, "property": "units", "value": "°C"}, format="json"
+    )
+
+    assert response.status_code == 204
+    assert device_stream("demo", 101, 1).properties == {"units": "°C"}

@@ -1,8 +1,9 @@
 """Devices, loads and signals in the vendor's shapes (the demo data is the vendor's examples)."""
 
 import pytest
+from django.db.models import JSONField, Value
 
-from apps.inventory.models import Device
+from apps.inventory.models import Device, Load
 
 DEVICE_1 = {"uid": 1, "label": "Main meter", "partNumber": "EMS10AV5S1X", "system": "1P"}
 DEVICE_59 = {"uid": 59, "label": "EM1", "partNumber": "EM24_E1", "system": "1P"}
@@ -136,3 +137,15 @@ def api_org():
     from apps.tenancy.models import Organization
 
     return Organization.objects.get(slug="demo")
+
+
+@pytest.mark.parametrize("stored", [[], "meterBus", 5, None, {"meterBus": []}, {"meterBus": "ct=10"}])
+def test_a_configuration_that_is_not_an_object_renders_as_an_empty_one(api, stored):
+    # Saved before the admin validated it (or written in SQL): one bad load answered the whole
+    # organization's /v1/loads with a 500.
+    Load.objects.filter(organization__slug="demo", uid=2).update(config=Value(stored, JSONField()))
+
+    response = api.get("/v1/loads")
+
+    assert response.status_code == 200
+    assert response.json()["loads"]["2"] == LOAD_2 | {"meterBus": {}}
