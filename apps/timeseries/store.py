@@ -34,7 +34,7 @@ from apps.observability.metrics import POINTS_WRITTEN
 
 from . import write_order
 from .models import MAX_TS_MS, MIN_TS_MS, TS_RANGE_TEXT
-from .sql import array_literal, placeholders
+from .sql import array_literal, ids_match
 from .write_order import series_lock, write_accept, write_pending, write_release
 
 __all__ = [
@@ -472,11 +472,12 @@ def latest_refresh(series_ids: list[int], *, now_ms: int | None = None) -> None:
         "AND s.ts {cmp} %s ORDER BY s.ts {order} LIMIT 1"
     )
     newest = probe.format(col="{col}", cmp="<=", order="DESC")
+    match, params = ids_match("id", series_ids)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE timeseries_series SET revision = revision + 1, last_ts = ({newest.format(col='s.ts')}), "
             f"last_value = ({newest.format(col='s.value')}), "
             f"next_ts = ({probe.format(col='s.ts', cmp='>', order='ASC')}) "
-            f"WHERE id IN ({placeholders(len(series_ids))})",
-            [now_ms, now_ms, now_ms, *series_ids],
+            f"WHERE {match}",
+            [now_ms, now_ms, now_ms, *params],
         )

@@ -38,7 +38,7 @@ from django.db import connection
 
 from apps.core.exceptions import NotFound
 
-from .sql import array_literal, placeholders
+from .sql import array_literal, ids_match, placeholders
 
 # Rows of marks and pending writes per INSERT ... VALUES on SQLite (3 parameters a row), and
 # series per probe of the marks (3 parameters a series): within both databases' parameter limits.
@@ -58,11 +58,10 @@ def series_lock(series_ids: list[int], *, missing_ok: bool = False) -> dict[int,
     if not series_ids:
         return {}
     lock = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
+    match, params = ids_match("id", series_ids)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, pending_seq FROM timeseries_series WHERE id IN ({placeholders(len(series_ids))}) "
-            f"ORDER BY id{lock}",
-            series_ids,
+            f"SELECT id, pending_seq FROM timeseries_series WHERE {match} ORDER BY id{lock}", params
         )
         found = cursor.fetchall()
     if not missing_ok and len(found) < len(set(series_ids)):
