@@ -106,7 +106,9 @@ def _ensure_series(streams: list[DataStream]) -> None:
     for stream in locked:
         if stream.series_id is None:
             stream.series = Series.objects.create(
-                organization_id=stream.organization_id, name=f"{stream.device.label} {stream.label}"[:200]
+                organization_id=stream.organization_id,
+                name=f"{stream.device.label} {stream.label}"[:200],
+                site_id=stream.device.site_id,  # the device's place is the series' calendar
             )
             stream.save(update_fields=["series"])
         created[stream.pk] = stream.series_id
