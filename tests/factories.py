@@ -4,7 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from apps.inventory.models import DataStream, Device, Load, Partition, Point, Product, Signal
-from apps.tenancy.models import Organization
+from apps.tenancy.models import Organization, Site
 from apps.timeseries.models import Series
 
 
@@ -14,6 +14,14 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Organization {n}")
     slug = factory.Sequence(lambda n: f"org-{n}")
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Site
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Site {n}")
 
 
 class UserFactory(factory.django.DjangoModelFactory):

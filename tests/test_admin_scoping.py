@@ -39,7 +39,8 @@ def scoped_admins():
 
 
 def in_organization(model_admin, organization):
-    return model_admin.model.objects.filter(**{model_admin.organization_lookup: organization})
+    lookup = model_admin.organization_lookup
+    return model_admin.model.objects.filter(**{lookup: organization.pk if lookup == "pk" else organization})
 
 
 @pytest.fixture
@@ -238,14 +239,16 @@ def test_a_member_of_one_organization_adds_objects_to_it_without_choosing(manage
     add_page = manager_client.get(url(Series, "add"))
     assert "organization" not in add_page.context["adminform"].form.fields
 
-    response = manager_client.post(url(Series, "add"), {"name": "Gas meter", "unit": "m3"})
+    response = manager_client.post(url(Series, "add"), {"name": "Gas meter", "unit": "m3", "kind": "counter"})
 
     assert response.status_code == 302
     assert Series.objects.get(name="Gas meter").organization == demo
 
 
 def test_uniqueness_in_the_organization_is_checked_when_it_is_implied(manager_client, two_tenants):
-    response = manager_client.post(url(Series, "add"), {"name": "Dup", "meter_code": "my_meter_code1"})
+    response = manager_client.post(
+        url(Series, "add"), {"name": "Dup", "meter_code": "my_meter_code1", "kind": "measurement"}
+    )
 
     assert response.status_code == 200
     assert "series_org_meter_code_uniq" in str(response.context["errors"])
@@ -262,7 +265,9 @@ def test_a_member_of_several_organizations_chooses_among_theirs(client, two_tena
 
     form = client.get(url(Series, "add")).context["adminform"].form
     assert set(form.fields["organization"].queryset) == {demo, other}
-    response = client.post(url(Series, "add"), {"organization": other.pk, "name": "New"})
+    response = client.post(
+        url(Series, "add"), {"organization": other.pk, "name": "New", "kind": "measurement"}
+    )
     assert response.status_code == 302
     assert Series.objects.get(name="New").organization == other
     changelist = client.get(url(Device, "changelist"))

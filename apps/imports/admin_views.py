@@ -29,6 +29,7 @@ from apps.tenancy.selectors import user_organizations
 from apps.timeseries.export import export_filename, ms_to_iso, samples_csv
 from apps.timeseries.models import Series
 from apps.timeseries.query import samples_count
+from apps.timeseries.selectors import series_zone
 from apps.timeseries.services import samples_delete
 
 from .csv.reader import MAX_BYTES, csv_decode, csv_open, csv_records, size_label
@@ -369,7 +370,7 @@ def series_export_view(request, series_id):
     if not _may(request.user, None, "timeseries.view_series", "timeseries.change_series"):
         raise PermissionDenied
     series = _series(request, series_id, "timeseries.view_series", "timeseries.change_series")
-    form = RangeForm(request.GET or None, default_time_zone=series.organization.time_zone)
+    form = RangeForm(request.GET or None, default_time_zone=series_zone(series))
     if "download" in request.GET and form.is_valid():
         start_ms, end_ms = form.cleaned_data["start_ms"], form.cleaned_data["end_ms"]
         response = StreamingHttpResponse(
@@ -407,7 +408,7 @@ def series_delete_samples_view(request, series_id):
             raise Http404("No such series.") from exc
         messages.success(request, f"Deleted {deleted:,} sample{'s' if deleted != 1 else ''} of {series}.")
         return redirect("admin:timeseries_series_change", series.pk)
-    form = RangeForm(request.POST or None, default_time_zone=series.organization.time_zone)
+    form = RangeForm(request.POST or None, default_time_zone=series_zone(series))
     context = {"series": series, "form": form, "original": series}
     if request.method == "POST" and form.is_valid():
         start_ms, end_ms = form.cleaned_data["start_ms"], form.cleaned_data["end_ms"]
@@ -419,7 +420,7 @@ def series_delete_samples_view(request, series_id):
             "end_ms": bounds[1],
             "start_at": _iso(start_ms),
             "end_at": _iso(end_ms),
-            "time_zone": form.cleaned_data["time_zone"] or series.organization.time_zone,
+            "time_zone": form.cleaned_data["time_zone"] or series_zone(series),
         }
     return _render(
         request,

@@ -66,11 +66,13 @@ class ProductAdmin(OrganizationOwnedAdmin):
 
 @admin.register(Device)
 class DeviceAdmin(OrganizationOwnedAdmin):
-    list_display = ("uid", "label", "organization", "part_number", "system", "protocol", "product", "owner")
+    list_display = (
+        *("uid", "label", "organization", "site", "part_number", "system", "protocol", "product", "owner"),
+    )
     list_display_links = ("uid", "label")
-    list_select_related = ("organization", "product", "owner")
+    list_select_related = ("organization", "site", "product", "owner")
     search_fields = ("=uid", "label", "part_number", "organization__name", "organization__slug")
-    list_filter = ("protocol", "system", "organization")
+    list_filter = ("site", "protocol", "system", "organization")
     readonly_fields = ("id",)
     raw_id_fields = ("owner", "product")
     inlines = (LoadInline, DataStreamInline, DeviceImportDayInline)

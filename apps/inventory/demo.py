@@ -34,11 +34,12 @@ from apps.access.services import (
     oauth_client_secret_rotate,
 )
 from apps.core.exceptions import Invalid
-from apps.tenancy.models import Membership, Organization, Role
+from apps.tenancy.models import Membership, Organization, Role, Site
 from apps.tenancy.selectors import membership_permissions
-from apps.timeseries.models import Series, ms_to_datetime
+from apps.timeseries.models import Series, SeriesKind, ms_to_datetime
 from apps.timeseries.store import Policy, SampleBatch, write
 
+from .demo_energy import demo_load_profile, demo_site
 from .models import DataStream, Device, Load, Partition, Point, Product, Protocol, Signal, ValueType
 
 DEFAULT_SLUG = "demo"
@@ -168,10 +169,13 @@ def _seed(*, slug: str, now: datetime) -> dict[str, Any]:
     blynk_user = _user(blynk_username, blynk_password, email=blynk_username, staff=False)
     _membership(blynk_user, organization, [roles[slug_] for slug_ in BLYNK_ROLES])
 
-    series = _series(organization)
-    devices = _devices(organization, series=series, owner=blynk_user)
+    site = demo_site(organization)
+    series = _series(organization, site=site)
+    devices = _devices(organization, series=series, owner=blynk_user, site=site)
     partition, point = _building(organization, slug=slug, series=series[5])
-    _samples(series, devices=devices, now=now)
+    last_minute = _samples(series, devices=devices, now=now)
+    energy = next(wave for uid, _si, _unit, _name, _code, wave in MAIN_SIGNALS if uid == 5)
+    demo_load_profile(organization, site=site, counter=energy.value, last_ms=last_minute)
 
     token = _api_token(organization, admin)
     blynk_client = _oauth_client(organization, Dialect.BLYNK, f"{slug}-blynk", "Demo Blynk client")
@@ -262,38 +266,46 @@ def _membership(user, organization: Organization, roles: list[Role]) -> Membersh
     return membership
 
 
-def _series(organization: Organization) -> dict[Any, Series]:
+def _series(organization: Organization, *, site: Site) -> dict[Any, Series]:
     """The demo series, keyed by the signal uid that owns them (3, 4, 5, 100, 101) and by
-    ("sensor", stream id) for device 101's datastreams.
+    ("sensor", stream id) for device 101's datastreams, all at the demo site: the energy register
+    a counter, the power, voltage, current and sensor signals measurements.
 
     Series with a meter code are found by it; the others by name, among the series without one.
     """
     result: dict[Any, Series] = {}
-    for uid, _si, unit, name, meter_code, _wave in MAIN_SIGNALS + SUB_SIGNALS:
-        result[uid] = _one_series(organization, name=name, unit=unit, meter_code=meter_code)
+    for uid, _si, unit, name, meter_code, wave in MAIN_SIGNALS + SUB_SIGNALS:
+        kind = SeriesKind.COUNTER if wave.counter else SeriesKind.MEASUREMENT
+        fields = {"unit": unit, "kind": kind, "site_id": site.pk}
+        result[uid] = _one_series(organization, name=name, meter_code=meter_code, fields=fields)
     for stream_id, name, unit, _wave in SENSOR_SERIES:
-        result[("sensor", stream_id)] = _one_series(organization, name=name, unit=unit, meter_code=None)
+        fields = {"unit": unit, "kind": SeriesKind.MEASUREMENT, "site_id": site.pk}
+        result[("sensor", stream_id)] = _one_series(organization, name=name, meter_code=None, fields=fields)
     return result
 
 
-def _one_series(organization: Organization, *, name: str, unit: str, meter_code: str | None) -> Series:
+def _one_series(organization: Organization, *, name: str, meter_code: str | None, fields: dict) -> Series:
     if meter_code is not None:
         series, _ = Series.objects.update_or_create(
-            organization=organization, meter_code=meter_code, defaults={"name": name, "unit": unit}
+            organization=organization, meter_code=meter_code, defaults={"name": name, **fields}
         )
         return series
     series = (
         Series.objects.filter(organization=organization, meter_code=None, name=name).order_by("pk").first()
     )
     if series is None:
-        return Series.objects.create(organization=organization, name=name, unit=unit)
-    if series.unit != unit:
-        series.unit = unit
-        series.save(update_fields=["unit"])
+        return Series.objects.create(organization=organization, name=name, **fields)
+    changed = [field for field, value in fields.items() if getattr(series, field) != value]
+    if changed:
+        for field in changed:
+            setattr(series, field, fields[field])
+        series.save(update_fields=changed)
     return series
 
 
-def _devices(organization: Organization, *, series: dict[Any, Series], owner) -> dict[int, Device]:
+def _devices(
+    organization: Organization, *, series: dict[Any, Series], owner, site: Site
+) -> dict[int, Device]:
     product, _ = Product.objects.update_or_create(
         organization=organization,
         name="Demo product",
@@ -313,6 +325,7 @@ def _devices(organization: Organization, *, series: dict[Any, Series], owner) ->
             "protocol": "",
             "owner": None,
             "product": None,
+            "site": site,
         } | defaults
         obj, _ = Device.objects.update_or_create(organization=organization, uid=uid, defaults=defaults)
         return obj
@@ -390,9 +403,10 @@ def _building(organization: Organization, *, slug: str, series: Series) -> tuple
     return partition, point
 
 
-def _samples(series: dict[Any, Series], *, devices: dict[int, Device], now: datetime) -> None:
+def _samples(series: dict[Any, Series], *, devices: dict[int, Device], now: datetime) -> int:
     """A day of one-minute samples on every demo series, ending at the last whole minute, in one
-    store batch; the numeric datastreams' current values are set to their newest sample."""
+    store batch; the numeric datastreams' current values are set to their newest sample. Returns
+    that last minute (epoch ms)."""
     last = int(now.timestamp() * 1000) // MINUTE_MS * MINUTE_MS
     timestamps = [last - (DAY_MINUTES - 1 - i) * MINUTE_MS for i in range(DAY_MINUTES)]
     waves = {uid: wave for uid, _si, _unit, _name, _code, wave in MAIN_SIGNALS + SUB_SIGNALS}
@@ -413,6 +427,7 @@ def _samples(series: dict[Any, Series], *, devices: dict[int, Device], now: date
             stream.value = stream.series.last_value
             stream.value_updated_at = ms_to_datetime(stream.series.last_ts) or latest_at
             stream.save(update_fields=["value", "value_updated_at"])
+    return last
 
 
 def _api_token(organization: Organization, user) -> str:

@@ -69,6 +69,14 @@ class Device(models.Model):
     product = models.ForeignKey(
         Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="devices"
     )
+    site = models.ForeignKey(
+        "tenancy.Site",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="devices",
+        help_text="The series created for the device's signals and datastreams take this site.",
+    )
 
     class Meta:
         ordering = ["organization", "uid"]

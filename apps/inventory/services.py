@@ -75,13 +75,13 @@ def _ensure_series(streams: list[DataStream]) -> None:
             DataStream.objects.select_for_update(of=("self",))
             .filter(pk__in=missing[start : start + LOOKUP_CHUNK])
             .order_by("pk")
-            .values_list("pk", "series_id", "organization_id", "device__label", "label")
+            .values_list("pk", "series_id", "organization_id", "device__label", "label", "device__site_id")
         )
-        for pk, series_id, organization_id, device_label, label in locked:
+        for pk, series_id, organization_id, device_label, label, site_id in locked:
             if series_id is None:
-                unlinked.append(
-                    (pk, Series(organization_id=organization_id, name=f"{device_label} {label}"[:200]))
-                )
+                # The device's place is the series' calendar.
+                name = f"{device_label} {label}"[:200]
+                unlinked.append((pk, Series(organization_id=organization_id, name=name, site_id=site_id)))
             else:
                 series_of[pk] = series_id
     Series.objects.bulk_create([series for _, series in unlinked], batch_size=BULK_CREATE_BATCH)

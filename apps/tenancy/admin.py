@@ -11,7 +11,7 @@ from .admin_scoping import (
     OrganizationScopedAdmin,
     is_active_superuser,
 )
-from .models import Membership, Organization, Role
+from .models import Membership, Organization, Role, Site
 
 LIMIT_FIELDS = (
     "sample_retention_days",
@@ -20,12 +20,20 @@ LIMIT_FIELDS = (
     "realtime_staleness_seconds",
 )
 # Permissions that reach past one organization: users and groups, sessions and log entries, role
-# definitions, organizations themselves. Only superusers grant roles that carry one.
-# (The API permissions are declared on Role too, but grant nothing about roles: they stay grantable.)
+# definitions, adding and deleting organizations. Only superusers grant roles that carry one.
+# (The API permissions are declared on Role too, but grant nothing about roles: they stay grantable.
+# Changing an organization is scoped to the member's own, its limits read-only: facility managers
+# hold it, and token administrators grant that role.)
 INSTALLATION_PERMISSIONS = Q(content_type__app_label__in=("auth", "admin", "contenttypes", "sessions")) | (
-    Q(content_type__app_label="tenancy", content_type__model__in=("role", "organization"))
-    & Q(codename__regex=r"^(add|change|delete)_")
+    (
+        Q(content_type__app_label="tenancy", content_type__model="role")
+        & Q(codename__regex=r"^(add|change|delete)_")
+    )
+    | Q(content_type__app_label="tenancy", codename__in=("add_organization", "delete_organization"))
 )
+# What only superusers change on an organization: the installation's quotas, and the slug other
+# identifiers (demo client ids, ...) are derived from.
+SUPERUSER_FIELDS = ("slug", *LIMIT_FIELDS)
 
 
 def grantable_roles(user):
@@ -59,7 +67,11 @@ class OrganizationAdmin(OrganizationScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         readonly = tuple(super().get_readonly_fields(request, obj))
-        return readonly if is_active_superuser(request.user) else (*readonly, *LIMIT_FIELDS)
+        return readonly if is_active_superuser(request.user) else (*readonly, *SUPERUSER_FIELDS)
+
+    def get_prepopulated_fields(self, request, obj=None):
+        # A read-only slug is no form field to fill in.
+        return super().get_prepopulated_fields(request, obj) if is_active_superuser(request.user) else {}
 
     def has_add_permission(self, request):
         return is_active_superuser(request.user)
@@ -70,6 +82,34 @@ class OrganizationAdmin(OrganizationScopedAdmin):
     @admin.display(description="members", ordering="member_count")
     def member_count(self, obj):
         return obj.member_count
+
+
+@admin.register(Site)
+class SiteAdmin(OrganizationOwnedAdmin):
+    """An organization's buildings and places. A new site starts in its organization's time zone."""
+
+    list_display = ("name", "organization", "time_zone", "floor_area", "device_count", "created_at")
+    list_select_related = ("organization",)
+    search_fields = ("name", "address", "organization__name", "organization__slug")
+    list_filter = ("time_zone", "organization")
+    readonly_fields = ("id", "created_at")
+    fields = ("id", "organization", "name", "time_zone", "floor_area", "address", "created_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(device_count=Count("devices"))
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        organization_id = self.default_organization_id(request)
+        if organization_id is not None and "time_zone" not in initial:
+            zone = Organization.objects.filter(pk=organization_id).values_list("time_zone", flat=True).first()
+            if zone:
+                initial["time_zone"] = zone
+        return initial
+
+    @admin.display(description="devices", ordering="device_count")
+    def device_count(self, obj):
+        return obj.device_count
 
 
 @admin.register(Role)

@@ -1,9 +1,10 @@
-"""The tenant (Organization) and who may do what in it (Membership, Role)."""
+"""The tenant (Organization), its places (Site) and who may do what in it (Membership, Role)."""
 
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 
 
@@ -56,6 +57,32 @@ class Organization(models.Model):
         if self.sample_retention_days is not None:
             return self.sample_retention_days
         return settings.EMS_SAMPLE_RETENTION_DAYS
+
+
+class Site(models.Model):
+    """A building or place of an organization, with its own time zone and floor area.
+
+    Devices and series may belong to one; a series' local calendar (days, weeks, months, years)
+    is its site's time zone, else its organization's (timeseries.selectors.series_zone). It lives
+    here, beside the organization, because both inventory (devices) and timeseries (series) refer
+    to it and timeseries may not import inventory.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sites")
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    floor_area = models.FloatField(
+        "floor area (m²)", null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    address = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="site_org_name_uniq")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Role(models.Model):

@@ -14,10 +14,14 @@ def _model_perms(app_label: str, models: tuple[str, ...], actions: tuple[str, ..
 SHIPPED_ROLES: dict[str, tuple[str, str, list[str]]] = {
     "facility-manager": (
         "Facility manager",
-        "Devices, loads, signals, datastreams, partitions, points and series; charts and CSV import. "
+        "Sites, devices, loads, signals, datastreams, partitions, points and series; charts and CSV "
+        "import; the organization's name, time zone and gateway identity (not its limits). "
         "No credentials.",
         _model_perms("inventory", ("product", "device", "load", "signal", "datastream", "partition", "point"))
         + _model_perms("timeseries", ("series",))
+        + _model_perms("tenancy", ("site",))
+        # Their own organization's page: its limits stay read-only but for superusers (admin.py).
+        + _model_perms("tenancy", ("organization",), ("view", "change"))
         # Import jobs: follow them, and retry a failed one (the admin's Retry action changes it).
         + _model_perms("imports", ("importjob",), ("view", "change"))
         # The device page's (read-only) Blynk import quota use.

@@ -7,19 +7,21 @@ its daily and monthly totals and its latest samples, read through the store's qu
 import time
 from zoneinfo import ZoneInfo
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import quote, unquote
 from django.http import JsonResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from apps.core.exceptions import Invalid
 from apps.tenancy.admin_scoping import OrganizationOwnedAdmin
 
 from .charts import MAX_POINTS, calendar_totals, chart_range, series_chart
-from .models import Series, ms_label, ms_to_datetime
+from .models import KNOWN_UNITS, Series, ms_label, ms_to_datetime
 from .query import samples_latest
-from .selectors import series_current
+from .selectors import series_current, series_zone
 
 LATEST_SAMPLES = 50
 
@@ -72,7 +74,7 @@ class SeriesChartAdminMixin:
             return _json_error(404, "this object has no series")
         try:
             start_ms, end_ms = chart_range(
-                request.GET, tz=series.organization.time_zone, now_ms=time.time_ns() // 1_000_000
+                request.GET, tz=series_zone(series), now_ms=time.time_ns() // 1_000_000
             )
             data = series_chart(series_id=series.pk, start_ms=start_ms, end_ms=end_ms)
         except Invalid as exc:
@@ -91,7 +93,7 @@ class SeriesChartAdminMixin:
                 ),
                 "series": series,
                 "unit": series.unit or getattr(obj, "unit", ""),
-                "time_zone": series.organization.time_zone,
+                "time_zone": series_zone(series),
                 "max_points": MAX_POINTS,
                 "series_url": None
                 if isinstance(obj, Series)
@@ -105,16 +107,35 @@ class SeriesChartAdminMixin:
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
+class UnitInput(forms.TextInput):
+    """A text input offering the known units (a datalist): a unit not in the list is kept as typed."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        list_id = f"{(attrs or {}).get('id') or name}_known_units"
+        html = super().render(name, value, {**(attrs or {}), "list": list_id}, renderer)
+        options = format_html_join("", '<option value="{}"></option>', ((unit,) for unit in KNOWN_UNITS))
+        return html + format_html('<datalist id="{}">{}</datalist>', list_id, options)
+
+
 @admin.register(Series)
 class SeriesAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
     list_display = (
-        *("name", "meter_code", "id", "organization", "unit", "current_value", "current_at", "created_at"),
+        *("name", "meter_code", "id", "organization", "kind", "unit", "site"),
+        *("current_value", "current_at", "created_at"),
     )
-    list_select_related = ("organization",)
+    list_select_related = ("organization", "site")
     search_fields = ("name", "meter_code", "=id", "organization__name", "organization__slug")
-    list_filter = ("unit", "organization", "created_at")
+    list_filter = ("kind", "site", "unit", "organization", "created_at")
     readonly_fields = ("id", "current_at", "current_value", "created_at")
-    fields = ("id", "organization", "name", "meter_code", "unit", "current_at", "current_value", "created_at")
+    fields = (
+        *("id", "organization", "name", "meter_code", "kind", "unit", "interval_end", "site"),
+        *("current_at", "current_value", "created_at"),
+    )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "unit":
+            kwargs["widget"] = UnitInput
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         """Each series with its current sample (the newest at or before now: a sample dated later
@@ -137,7 +158,7 @@ class SeriesAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and not add:
-            time_zone = obj.organization.time_zone
+            time_zone = series_zone(obj)
             context.update(
                 {
                     "latest_samples": [

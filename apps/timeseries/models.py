@@ -37,6 +37,21 @@ def ms_label(ms: int) -> str:
     return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="milliseconds")
 
 
+class SeriesKind(models.TextChoices):
+    """What a series measures, which decides its statistics (docs/energy.md)."""
+
+    MEASUREMENT = "measurement", "Measurement (instantaneous: kW, V, A, °C, %)"
+    COUNTER = "counter", "Counter (cumulative register: kWh, m³ meter reading)"
+    INTERVAL = "interval", "Interval (each sample is one interval's quantity)"
+
+
+# Offered in the admin's unit input; any other unit is kept as typed.
+KNOWN_UNITS = (
+    *("kWh", "Wh", "MWh", "GJ", "m³", "l", "kvarh"),
+    *("kW", "W", "MW", "var", "kvar", "VA", "kVA", "V", "A", "Hz", "°C", "%", "m³/h", "l/h", "ppm"),
+)
+
+
 class Series(models.Model):
     """One stored stream of samples: what ioTORQ calls a variable.
 
@@ -48,6 +63,9 @@ class Series(models.Model):
     The same update bumps `revision`, so a figure computed from the samples and cached under the
     revision it was computed at (a range's count) is never served after the samples change.
 
+    `kind` says what the samples measure (SeriesKind: instantaneous values, a cumulative register,
+    or per-interval quantities); `site` gives the series its local calendar (`series_zone`).
+
     `pending_seq` is the lowest acceptance number of the writes accepted for later (import jobs)
     that have not finished on this series, null when there are none: while it is set, writes
     to the series leave marks that keep an older import from undoing them (see write_order.py).
@@ -58,6 +76,14 @@ class Series(models.Model):
     # NULL, not "": the per-organization uniqueness applies only to series that have a code.
     meter_code = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     unit = models.CharField(max_length=16, blank=True)
+    kind = models.CharField(max_length=16, choices=SeriesKind.choices, default=SeriesKind.MEASUREMENT)
+    interval_end = models.BooleanField(
+        default=False,
+        help_text="Interval series: the timestamp marks the end of the interval rather than its start.",
+    )
+    site = models.ForeignKey(
+        "tenancy.Site", null=True, blank=True, on_delete=models.SET_NULL, related_name="series"
+    )
     last_ts = models.BigIntegerField("latest sample (epoch ms)", null=True, blank=True, editable=False)
     last_value = models.FloatField("latest value", null=True, blank=True, editable=False)
     next_ts = models.BigIntegerField(

@@ -13,8 +13,8 @@ from apps.access.selectors import api_token_for_key, oauth_client_authenticate, 
 from apps.access.services import oauth_client_revoke
 from apps.access.tokens import jwt_claims, jwt_issue
 from apps.inventory.models import DataStream, Device, Load, Partition, Point, Product, Signal
-from apps.tenancy.models import Membership, Organization
-from apps.timeseries.models import Series
+from apps.tenancy.models import Membership, Organization, Site
+from apps.timeseries.models import Series, SeriesKind
 from apps.timeseries.query import samples_count, samples_page
 
 NOW = datetime(2026, 1, 15, 12, 30, 20, 500_000, tzinfo=UTC)
@@ -218,7 +218,7 @@ def test_seed_demo_writes_a_day_of_one_minute_samples_on_every_demo_series():
     seed()
 
     org = Organization.objects.get(slug="demo")
-    demo_series = Series.objects.filter(organization=org)
+    demo_series = Series.objects.filter(organization=org).exclude(kind=SeriesKind.INTERVAL)
     assert demo_series.count() == 7
     for series in demo_series:
         assert samples_count(series_id=series.pk, start_ms=0, end_ms=2**62) == 1440, series.name
@@ -242,6 +242,58 @@ def test_seed_demo_energy_counter_only_increases():
     assert all(later > earlier for earlier, later in pairwise(values))
 
 
+def test_seed_demo_sets_what_each_series_measures_at_the_demo_site():
+    seed()
+
+    org = Organization.objects.get(slug="demo")
+    site = Site.objects.get(organization=org)
+    assert (site.name, site.time_zone, site.floor_area) == ("Demo building", "Europe/Rome", 1200.0)
+    assert set(Device.objects.filter(organization=org).values_list("site", flat=True)) == {site.pk}
+    assert set(Series.objects.filter(organization=org).values_list("site", flat=True)) == {site.pk}
+    kinds = {s.uid: (s.series.kind, s.series.unit) for s in Signal.objects.filter(organization=org)}
+    assert kinds == {
+        3: ("measurement", "kW"),
+        4: ("measurement", "var"),
+        5: ("counter", "kWh"),
+        100: ("measurement", "V"),
+        101: ("measurement", "A"),
+    }
+    sensors = Series.objects.filter(datastreams__device__uid=101)
+    assert {(s.kind, s.unit) for s in sensors} == {("measurement", "°C"), ("measurement", "%")}
+
+
+def test_seed_demo_writes_a_15_minute_load_profile_that_agrees_with_the_energy_register():
+    seed()
+
+    org = Organization.objects.get(slug="demo")
+    profile = Series.objects.get(organization=org, kind=SeriesKind.INTERVAL)
+    assert (profile.meter_code, profile.unit, profile.interval_end) == ("main_energy_15min", "kWh", False)
+    rows = samples_page(series_id=profile.pk, start_ms=0, end_ms=2**62, limit=1000)
+    quarter = 15 * 60_000
+    assert len(rows) == 3 * 96  # three days of quarter hours
+    assert [b.ts - a.ts for a, b in pairwise(rows)] == [quarter] * (len(rows) - 1)
+    # The last interval ends at or before the last minute written: 12:15-12:30 on NOW's day.
+    assert rows[-1].ts + quarter == LAST_MINUTE_MS
+    energy = Signal.objects.get(organization=org, uid=5).series
+    register = {
+        r.ts: r.value for r in samples_page(series_id=energy.pk, start_ms=0, end_ms=2**62, limit=2000)
+    }
+    last_hour = [row for row in rows if row.ts >= LAST_MINUTE_MS - 60 * 60_000]
+    assert sum(row.value for row in last_hour) == pytest.approx(
+        register[LAST_MINUTE_MS] - register[LAST_MINUTE_MS - 60 * 60_000], abs=0.01
+    )
+
+
+def test_seed_demo_again_keeps_one_site_and_one_load_profile():
+    seed()
+    Site.objects.filter(organization__slug="demo").update(time_zone="UTC")
+
+    seed()
+
+    assert list(Site.objects.values_list("time_zone", flat=True)) == ["Europe/Rome"]
+    assert Series.objects.filter(kind=SeriesKind.INTERVAL).count() == 1
+
+
 def test_seed_demo_for_another_slug_creates_a_second_organization_with_its_own_series():
     demo = seed()
 
@@ -259,7 +311,7 @@ def test_seed_demo_for_another_slug_creates_a_second_organization_with_its_own_s
         Device.objects.filter(organization=other_org).count()
         == Device.objects.filter(organization=demo_org).count()
     )
-    assert Series.objects.filter(organization=other_org).count() == 7
+    assert Series.objects.filter(organization=other_org).count() == 8
     assert not Signal.objects.filter(organization=other_org, series__organization=demo_org).exists()
     assert other_org.sn != demo_org.sn
     token = api_token_for_key(key=other["iotorq"]["token"])

@@ -11,17 +11,21 @@ carrying its load and its device (devices and loads repeat on the rows of their 
 Columns (header names, any order, case-insensitive; only the three uids are required):
 
 - device: `device_uid`, `device_label`, `device_part_number`, `device_system`, `device_protocol`
-  (a protocol's value or label: rtu, tcp, meterBus, virtual, P1)
+  (a protocol's value or label: rtu, tcp, meterBus, virtual, P1), `device_site` (the name of one
+  of the organization's sites)
 - load: `load_uid`, `load_label`, `load_index`, `load_type`, `load_enable`
 - signal: `signal_uid`, `signal_si`, `signal_sir`, `signal_unit`, `signal_enable`
-- the signal's series: `series_meter_code`, `series_name`
+- the signal's series: `series_meter_code`, `series_name`, `series_kind` (measurement, counter,
+  interval), `series_unit` (free text; a new series defaults to the signal's unit),
+  `series_interval_end`
 
 Objects are found by uid in the organization (uids are unique there). A blank cell keeps the
 current value of an existing object and gives a new one its default (a label "Device 7",
 "Load 8"; enabled; index 1; type 0); `signal_si` is required for a new signal. A load or signal
 listed under another device or load than its current one is moved there. Every new signal, and
 every existing one without a series, gets a new Series (named by `series_name`, else after its
-device, load and uid; coded by `series_meter_code`; in the signal's unit). Booleans are
+device, load and uid; coded by `series_meter_code`; in the signal's unit unless `series_unit`
+says otherwise; at its device's site). Booleans are
 true/false, yes/no, 1/0 or on/off.
 
 Rows must agree: a device or load listed on several rows must have the same values wherever a

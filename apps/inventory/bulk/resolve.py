@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from apps.core.exceptions import Invalid
+from apps.tenancy.models import Site
 from apps.timeseries.models import Series
 
 from ..models import Device, Load, Signal
@@ -21,6 +22,8 @@ from .table import CREATE, FIELDS, UNCHANGED, UPDATE, Change, ConfigPlan, Config
 
 CHUNK = 900  # objects compared and written at a time; ids per IN (...) stay below SQLite's limit
 SERIES_NAME_LENGTH = Series._meta.get_field("name").max_length
+# The series' fields the table may change besides its meter code (table.COLUMNS).
+SERIES_FIELDS = ("name", "kind", "unit", "interval_end")
 
 
 def config_plan(*, organization, records: Iterable[tuple[int, list[str]]]) -> ConfigPlan:
@@ -76,14 +79,44 @@ class _Resolver:
         self.plan = plan
         self.organization = organization
         self.lock = lock
-        # uid -> (id, or None for a new object not written; label; its device's label, for loads)
-        self.devices: dict[int, tuple[int | None, str]] = {}
-        self.loads: dict[int, tuple[int | None, str, str]] = {}
+        # uid -> (id, or None for a new object not written; label; the device's site id; and for
+        # loads their device's label and site id)
+        self.devices: dict[int, tuple[int | None, str, int | None]] = {}
+        self.loads: dict[int, tuple[int | None, str, str, int | None]] = {}
+        self.site_names: dict[int | None, str | None] = {None: None}
 
     def run(self, table) -> None:
+        self._sites(table.devices)
         self._parents(Device, table.devices)
         self._parents(Load, table.loads)
         self._signals(table.signals)
+
+    def _sites(self, entries: dict[int, Entry]) -> None:
+        """Replace the site names of `device_site` with the ids of the organization's sites of
+        those names; an unknown name is an error of its line. All the organization's sites are
+        read (an organization has a few buildings, not thousands), so that the plan names the
+        sites devices leave too."""
+        if not any("site_id" in entry.values for entry in entries.values()):
+            return
+        by_name = dict(Site.objects.filter(organization=self.organization).values_list("name", "pk"))
+        self.site_names |= {pk: name for name, pk in by_name.items()}
+        for entry in entries.values():
+            name = entry.values.get("site_id")
+            if name is None:
+                continue
+            if name not in by_name:
+                self.plan.error(
+                    entry.lines["site_id"], f"No site is named {name!r} in the organization.", "device_site"
+                )
+            entry.values["site_id"] = by_name.get(name)
+
+    def _shown(self, diff: list[tuple[str, Any, Any]]) -> list[tuple[str, Any, Any]]:
+        """A device's changes as the plan shows them: sites by name."""
+        names = self.site_names
+        return [
+            ("site", names.get(old, old), names.get(new, new)) if name == "site_id" else (name, old, new)
+            for name, old, new in diff
+        ]
 
     def _current(self, model, uids: list[int], fields: Iterable[str]) -> dict[int, dict[str, Any]]:
         rows = model.objects.filter(organization=self.organization, uid__in=uids).order_by("pk")
@@ -109,22 +142,23 @@ class _Resolver:
                 extra = {"device_id": self.devices[entry.parent][0]} if is_load else {}
                 if row is None:
                     values = {"label": f"{kind.capitalize()} {entry.uid}", **entry.values}
-                    change = Change(kind, entry.line, label, CREATE, _created(entry.values))
+                    change = Change(kind, entry.line, label, CREATE, self._shown(_created(entry.values)))
                     new.append((entry.uid, values | extra))
                 else:
                     values = {**{name: row[name] for name in fields}, **entry.values}
                     diff = _diff(row, entry.values)
                     if is_load and (extra["device_id"] is None or row["device_id"] != extra["device_id"]):
                         diff.append(("device", row["device__uid"], entry.parent))
-                    change = Change(kind, entry.line, label, UPDATE if diff else UNCHANGED, diff)
+                    change = Change(kind, entry.line, label, UPDATE if diff else UNCHANGED, self._shown(diff))
                     if diff:
                         changed |= {name for name, _, _ in diff}
                         updated.append(model(pk=row["pk"], uid=entry.uid, **values, **extra))
                 self.plan.record(change)
+                parent = self.devices[entry.parent] if is_load else None
                 known[entry.uid] = (
                     row["pk"] if row else None,
                     values["label"],
-                    *((self.devices[entry.parent][1],) if is_load else ()),
+                    *((parent[1], parent[2]) if is_load else (values.get("site_id"),)),
                 )
             if self.lock:
                 created = [model(organization=self.organization, uid=uid, **values) for uid, values in new]
@@ -148,7 +182,7 @@ class _Resolver:
         if self.lock and self.plan.error_count:
             return
         fields = FIELDS["signal"]
-        related = ("load_id", "load__uid", "series_id", "series__name")
+        related = ("load_id", "load__uid", "series_id", *(f"series__{name}" for name in SERIES_FIELDS))
         for chunk in _chunks(ready):
             current = self._current(Signal, [e.uid for e in chunk], (*fields, *related))
             signals = []  # (the signal's values, its action, its series' values, the series' action)
@@ -175,7 +209,7 @@ class _Resolver:
                         "pk": row["series_id"],
                         # As it was before the table's changing codes were cleared.
                         "meter_code": codes.get(entry.uid),
-                        "name": row["series__name"],
+                        **{name: row[f"series__{name}"] for name in SERIES_FIELDS},
                     }
                     diff = _diff(series, given)
                     series_change = Change(
@@ -225,14 +259,14 @@ class _Resolver:
 
     def _new_series(self, entry: Entry, unit: str) -> tuple[Change, dict[str, Any]]:
         """The series a signal without one gets: named after its device, load and uid unless the
-        table names it, in the signal's unit."""
-        _, load_label, device_label = self.loads[entry.parent]
+        table names it, in the signal's unit unless the table gives one, at its device's site."""
+        _, load_label, device_label, site_id = self.loads[entry.parent]
         default = f"{device_label} / {load_label} / signal {entry.uid}"[:SERIES_NAME_LENGTH]
         given = entry.series or {}
         change = Change("series", entry.line, f"series of signal {entry.uid}", CREATE, _created(given))
         if "name" not in given:
             change.changes.insert(0, ("name", None, default))
-        return change, {"name": default, "unit": unit, **given}
+        return change, {"name": default, "unit": unit, "site_id": site_id, **given}
 
     def _check_series(self, entries: dict[int, Entry]) -> tuple[list[Entry], dict[int, str | None]]:
         """The signals that can be placed: a new one needs an si, and a meter code may be given to

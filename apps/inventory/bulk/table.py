@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apps.core.exceptions import Invalid
-from apps.timeseries.models import Series
+from apps.tenancy.models import Site
+from apps.timeseries.models import Series, SeriesKind
 
 from ..models import Device, Load, Protocol, Signal
 
@@ -76,6 +77,16 @@ def _protocol(cell: str) -> str:
         raise ValueError(f"expected one of {', '.join(p.value for p in Protocol)}") from None
 
 
+_KINDS = {kind.value: kind.value for kind in SeriesKind}
+
+
+def _kind(cell: str) -> str:
+    try:
+        return _KINDS[cell.lower()]
+    except KeyError:
+        raise ValueError(f"expected one of {', '.join(_KINDS)}") from None
+
+
 _uid = _integer(0, MAX_UID)
 # column -> (kind, model field, parser); every column is named `<kind>_<field>`.
 COLUMNS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
@@ -84,6 +95,8 @@ COLUMNS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "device_part_number": ("device", "part_number", _text(Device, "part_number")),
     "device_system": ("device", "system", _text(Device, "system")),
     "device_protocol": ("device", "protocol", _protocol),
+    # A site's name, found in the organization when the table is resolved (its id then).
+    "device_site": ("device", "site_id", _text(Site, "name")),
     "load_uid": ("load", "uid", _uid),
     "load_label": ("load", "label", _text(Load, "label")),
     "load_index": ("load", "index", _integer(0, 32767)),
@@ -96,6 +109,9 @@ COLUMNS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "signal_enable": ("signal", "enable", _boolean),
     "series_meter_code": ("series", "meter_code", _text(Series, "meter_code")),
     "series_name": ("series", "name", _text(Series, "name")),
+    "series_kind": ("series", "kind", _kind),
+    "series_unit": ("series", "unit", _text(Series, "unit")),
+    "series_interval_end": ("series", "interval_end", _boolean),
 }
 REQUIRED = ("device_uid", "load_uid", "signal_uid")
 FIELDS = {
