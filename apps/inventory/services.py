@@ -79,9 +79,11 @@ def _ensure_series(streams: list[DataStream]) -> None:
         )
         for pk, series_id, organization_id, device_label, label, site_id in locked:
             if series_id is None:
-                # The device's place is the series' calendar.
+                # The device's place is the series' calendar. `revision` is given its database
+                # default so that Django inserts the series with one UNNEST (see bulk/resolve.py).
                 name = f"{device_label} {label}"[:200]
-                unlinked.append((pk, Series(organization_id=organization_id, name=name, site_id=site_id)))
+                series = Series(organization_id=organization_id, name=name, site_id=site_id, revision=0)
+                unlinked.append((pk, series))
             else:
                 series_of[pk] = series_id
     Series.objects.bulk_create([series for _, series in unlinked], batch_size=BULK_CREATE_BATCH)
