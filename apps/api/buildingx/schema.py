@@ -157,7 +157,8 @@ READ = [
 TOKEN_DESCRIPTION = (
     "Client credentials of a machine user (an OAuth client of the Building X dialect, managed in the "
     f"admin) give a JWT valid {settings.BUILDINGX_TOKEN_LIFETIME_SECONDS} s; no refresh token. JSON "
-    "body (a form-encoded body is accepted too), at most 16 KiB."
+    "body (a form-encoded body is accepted too), at most 16 KiB. The client credentials go in the body "
+    "or in an `Authorization: Basic` header (RFC 6749 §2.3.1), which wins when both are given."
 )
 POST_DESCRIPTION = (
     f"Adds 1 to {MAX_VALUES} values to a point, at most {BODY_LIMIT:,} bytes. Only one value per "
