@@ -101,6 +101,9 @@ def sender(demo, text_stream):
             },
             format="json",
         ),
+        "buildingx client_id by HTTP Basic": lambda text: APIClient(
+            HTTP_AUTHORIZATION=basic(text, buildingx["client_secret"])
+        ).post("/oauth/token", {"audience": AUDIENCE, "grant_type": "client_credentials"}, format="json"),
         "ems username": lambda text: APIClient().post(
             "/v1/auth/login", {"username": text, "password": demo["ems"]["password"]}, format="json"
         ),
@@ -151,6 +154,10 @@ EXPECTED = {
         },
     ),
     "buildingx client_id": (401, {"error": "access_denied", "error_description": "Unauthorized"}),
+    "buildingx client_id by HTTP Basic": (
+        401,
+        {"error": "access_denied", "error_description": "Unauthorized"},
+    ),
     "ems username": (401, {"error": "Wrong username or password, or no API role."}),
     "ems password": (401, {"error": "Wrong username or password, or no API role."}),
 }

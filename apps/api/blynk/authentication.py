@@ -1,17 +1,14 @@
 """Who is calling the Blynk dialect: a Bearer access token on the datastream endpoints, an OAuth
 client (HTTP Basic or query parameters) on the token endpoint. Both give a Principal."""
 
-import base64
-import binascii
-
 from django.http import QueryDict
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from apps.access.models import Dialect
 from apps.access.principal import Principal
 from apps.access.selectors import oauth_client_authenticate
-from apps.api.common.authentication import BearerJWTAuthentication
+from apps.api.common.authentication import BearerJWTAuthentication, basic_credentials
 
 from .errors import CLIENT_CHALLENGE
 
@@ -45,7 +42,7 @@ class BlynkClientAuthentication(BaseAuthentication):
     """
 
     def authenticate(self, request):
-        credentials = self._basic(request)
+        credentials = basic_credentials(request)
         if credentials is None:
             params = token_params(request)
             client_id, secret = params.get("client_id"), params.get("client_secret")
@@ -59,23 +56,6 @@ class BlynkClientAuthentication(BaseAuthentication):
             raise AuthenticationFailed("Unknown client or wrong client secret.")
         principal = Principal(organization=client.organization, dialect=Dialect.BLYNK, client=client)
         return (None, principal)
-
-    @staticmethod
-    def _basic(request) -> tuple[str, str] | None:
-        parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != b"basic":
-            return None
-        try:
-            if len(parts) != 2:
-                raise ValueError
-            client_id, separator, secret = (
-                base64.b64decode(parts[1], validate=True).decode("utf-8").partition(":")
-            )
-        except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-            raise AuthenticationFailed("Malformed HTTP Basic credentials.") from exc
-        if not separator:
-            raise AuthenticationFailed("Malformed HTTP Basic credentials.")
-        return client_id, secret
 
     def authenticate_header(self, request) -> str:
         return CLIENT_CHALLENGE

@@ -124,13 +124,16 @@ class OAuthError(drf.APIException):
 
     status_code = 400
 
-    def __init__(self, error: str, description: str, *, status: int = 400):
+    def __init__(self, error: str, description: str, *, status: int = 400, headers: dict | None = None):
         super().__init__(description)
         self.error = error
         self.status_code = status
+        self.headers = headers
 
 
 ACCESS_DENIED = "Unauthorized"
+# RFC 6749 §5.2: a client that authenticated by the Authorization header is challenged on a 401.
+BASIC_CHALLENGE = {"WWW-Authenticate": "Basic"}
 # Statuses the token endpoint answers without a code of their own in API.md §3: throttling and an
 # unavailable database borrow Auth0's codes (the vendor's identity provider); 405, 413 and 415
 # are malformed requests.
@@ -142,7 +145,11 @@ def token_exception_handler(exc, context):
     description "Unauthorized" for wrong credentials, 400 `invalid_request` for a malformed
     request."""
     if isinstance(exc, OAuthError):
-        return Response({"error": exc.error, "error_description": str(exc.detail)}, status=exc.status_code)
+        return Response(
+            {"error": exc.error, "error_description": str(exc.detail)},
+            status=exc.status_code,
+            headers=exc.headers,
+        )
     problem = problem_for(exc)
     if problem is None:
         return None

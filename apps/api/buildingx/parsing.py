@@ -313,15 +313,16 @@ TOKEN_FIELDS = ("client_id", "client_secret", "audience", "grant_type")
 GRANT_TYPE = "client_credentials"
 
 
-def token_request(data: Any, *, audience: str) -> TokenRequest:
+def token_request(data: Any, *, audience: str, client: tuple[str, str] | None = None) -> TokenRequest:
     """A client-credentials request: the four fields as strings, `grant_type`
     client_credentials and `audience` the configured one. Raises OAuthError invalid_request
-    (400) naming the first field at fault."""
+    (400) naming the first field at fault. `client` is the (client_id, client_secret) of an HTTP
+    Basic header: given, it wins and the body's client fields are not read."""
     if isinstance(data, QueryDict):
         data = data.dict()
     if type(data) is not dict:
         raise OAuthError("invalid_request", "The request body must be a JSON object.")
-    for name in TOKEN_FIELDS:
+    for name in TOKEN_FIELDS[2:] if client else TOKEN_FIELDS:
         value = data.get(name)
         if value is None or value == "":
             raise OAuthError("invalid_request", f"Missing required parameter: {name}")
@@ -331,4 +332,6 @@ def token_request(data: Any, *, audience: str) -> TokenRequest:
         raise OAuthError("invalid_request", f"Unsupported grant_type: only '{GRANT_TYPE}' is accepted.")
     if data["audience"] != audience:
         raise OAuthError("invalid_request", f"Unknown audience: the audience must be '{audience}'.")
+    if client:
+        return TokenRequest(client_id=client[0], client_secret=client[1])
     return TokenRequest(client_id=data["client_id"], client_secret=data["client_secret"])

@@ -1,5 +1,7 @@
-"""Building X wire shapes: PointValue resources (JSON:API resource objects without `id`: a value
-is identified by its point and timestamp, and the vendor's own documents carry none)."""
+"""Building X wire shapes: PointValue resources. The vendor's documents carry no `id`, but JSON:API
+requires one in every resource a server returns (and its clients index resources by it): a value
+is identified within its point by its timestamp, so its `id` is that timestamp (UTC, to the
+millisecond, the store's resolution)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -27,10 +29,11 @@ def value_text(value: float) -> str:
 
 
 def point_value(ts: int, value: float, quality: int | None) -> dict:
-    attributes = {"timestamp": timestamp(ts), "value": value_text(value)}
+    at = timestamp(ts)
+    attributes = {"timestamp": at, "value": value_text(value)}
     if quality is not None:
         attributes["qualityOfValue"] = quality
-    return {"type": RESOURCE_TYPE, "attributes": attributes}
+    return {"id": at, "type": RESOURCE_TYPE, "attributes": attributes}
 
 
 def accepted(values: PointValues, dropped: list[int]) -> dict:

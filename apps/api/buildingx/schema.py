@@ -74,6 +74,15 @@ class BuildingXPointValueSerializer(serializers.Serializer):
     attributes = BuildingXPointValueAttributesSerializer()
 
 
+class BuildingXPointValueResourceSerializer(BuildingXPointValueSerializer):
+    """A PointValue as the server returns it (requests need no `id`; one given is ignored)."""
+
+    id = serializers.CharField(
+        help_text="The value's timestamp in UTC to the millisecond, unique within the point, "
+        "e.g. 2022-07-11T11:11:30.333Z."
+    )
+
+
 class BuildingXPointValuesSerializer(serializers.Serializer):
     data = BuildingXPointValueSerializer(many=True, min_length=1, max_length=MAX_VALUES)
 
@@ -86,7 +95,7 @@ class BuildingXDroppedSerializer(serializers.Serializer):
 
 
 class BuildingXAcceptedSerializer(serializers.Serializer):
-    data = BuildingXPointValueSerializer(many=True, help_text="The values stored, in request order.")
+    data = BuildingXPointValueResourceSerializer(many=True, help_text="The values stored, in request order.")
     meta = BuildingXDroppedSerializer()
 
 
@@ -95,7 +104,7 @@ class BuildingXLinksSerializer(serializers.Serializer):
 
 
 class BuildingXPointValuePageSerializer(serializers.Serializer):
-    data = BuildingXPointValueSerializer(many=True, help_text="Oldest first.")
+    data = BuildingXPointValueResourceSerializer(many=True, help_text="Oldest first.")
     links = BuildingXLinksSerializer()
 
 
@@ -157,7 +166,8 @@ READ = [
 TOKEN_DESCRIPTION = (
     "Client credentials of a machine user (an OAuth client of the Building X dialect, managed in the "
     f"admin) give a JWT valid {settings.BUILDINGX_TOKEN_LIFETIME_SECONDS} s; no refresh token. JSON "
-    "body (a form-encoded body is accepted too), at most 16 KiB."
+    "body (a form-encoded body is accepted too), at most 16 KiB. The client credentials go in the body "
+    "or in an `Authorization: Basic` header (RFC 6749 §2.3.1), which wins when both are given."
 )
 POST_DESCRIPTION = (
     f"Adds 1 to {MAX_VALUES} values to a point, at most {BODY_LIMIT:,} bytes. Only one value per "

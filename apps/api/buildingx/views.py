@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from apps.access.models import Dialect
 from apps.access.selectors import oauth_client_authenticate
 from apps.access.tokens import jwt_issue
+from apps.api.common.authentication import basic_credentials
 from apps.api.common.renderers import ORJSONParser, ORJSONRenderer
 from apps.api.common.views import DEFAULT_BODY_LIMIT, DialectView
 from apps.core.exceptions import NotFound
@@ -20,7 +22,7 @@ from apps.timeseries import query
 
 from . import parsing, render, schema
 from .authentication import BuildingXAuthentication
-from .errors import ACCESS_DENIED, OAuthError, exception_handler, token_exception_handler
+from .errors import ACCESS_DENIED, BASIC_CHALLENGE, OAuthError, exception_handler, token_exception_handler
 from .jsonapi import FirstRendererNegotiation, JSONAPIParser, JSONAPIRenderer
 from .selectors import point_for_client
 from .services import point_values_write
@@ -58,12 +60,19 @@ class TokenView(DialectView):
                 "Content-Type must be application/json (or application/x-www-form-urlencoded).",
                 status=415,
             )
-        credentials = parsing.token_request(request.data, audience=settings.BUILDINGX_AUDIENCE)
+        # The client by HTTP Basic (RFC 6749 §2.3.1, OAuth libraries' default) or by the body;
+        # Basic wins when both are given, as in the Blynk dialect.
+        try:
+            basic = basic_credentials(request)
+        except AuthenticationFailed as exc:
+            raise OAuthError("access_denied", ACCESS_DENIED, status=401, headers=BASIC_CHALLENGE) from exc
+        credentials = parsing.token_request(request.data, audience=settings.BUILDINGX_AUDIENCE, client=basic)
         client = oauth_client_authenticate(
             client_id=credentials.client_id, secret=credentials.client_secret, dialect=Dialect.BUILDINGX
         )
         if client is None:
-            raise OAuthError("access_denied", ACCESS_DENIED, status=401)
+            challenge = BASIC_CHALLENGE if basic else None
+            raise OAuthError("access_denied", ACCESS_DENIED, status=401, headers=challenge)
         lifetime = settings.BUILDINGX_TOKEN_LIFETIME_SECONDS
         token = jwt_issue(
             dialect=Dialect.BUILDINGX,

@@ -1,4 +1,8 @@
-"""Bearer-JWT authentication shared by the Blynk, Building X and EMS gateway dialects."""
+"""Bearer-JWT authentication shared by the Blynk, Building X and EMS gateway dialects, and the
+HTTP Basic client credentials of their OAuth token endpoints."""
+
+import base64
+import binascii
 
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
@@ -32,3 +36,24 @@ class BearerJWTAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return self.www_authenticate
+
+
+def basic_credentials(request) -> tuple[str, str] | None:
+    """The (client_id, client_secret) of an `Authorization: Basic` header (RFC 6749 §2.3.1, the
+    default client authentication of OAuth libraries), or None without one. A malformed header
+    (not base64, not UTF-8, no colon) raises AuthenticationFailed: the client tried to
+    authenticate and failed, which each dialect answers as wrong credentials."""
+    parts = get_authorization_header(request).split()
+    if not parts or parts[0].lower() != b"basic":
+        return None
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        client_id, separator, secret = (
+            base64.b64decode(parts[1], validate=True).decode("utf-8").partition(":")
+        )
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise AuthenticationFailed("Malformed HTTP Basic credentials.") from exc
+    if not separator:
+        raise AuthenticationFailed("Malformed HTTP Basic credentials.")
+    return client_id, secret

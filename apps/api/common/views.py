@@ -15,6 +15,11 @@ from .ratelimit import OrganizationRateThrottle
 from .timeout import statement_timeout_end, statement_timeout_start
 
 DEFAULT_BODY_LIMIT = 16 * 1024
+# No OPTIONS: it is not in any vendor's API, and DRF's metadata would show internal docstrings
+# without credentials. Left out of the methods a view has, OPTIONS is answered 405 in the
+# dialect's shape and no `Allow` header lists it (DRF lists every method of `http_method_names`
+# that the view defines, and APIView defines `options`). Every dialect view uses this.
+HTTP_METHOD_NAMES = [name for name in APIView.http_method_names if name != "options"]
 
 
 class HasPrincipal(BasePermission):
@@ -28,8 +33,7 @@ class DialectView(APIView):
 
     permission_classes: ClassVar = [HasPrincipal]
     throttle_classes: ClassVar = [OrganizationRateThrottle]
-    # No OPTIONS metadata: it is not in any vendor's API and would show internal docstrings
-    # without credentials. OPTIONS is answered 405 in the dialect's shape.
+    http_method_names: ClassVar = HTTP_METHOD_NAMES
     metadata_class = None
     body_limit: ClassVar[int] = DEFAULT_BODY_LIMIT
     exception_handler: ClassVar = None

@@ -1,5 +1,7 @@
 """The EMS gateway's wire shapes. Lists are objects keyed by uid as a string (API.md §4)."""
 
+import math
+
 from apps.inventory.models import Device, Load, Signal
 from apps.timeseries.query import Rollup
 
@@ -73,7 +75,25 @@ def history_record(uid: int, rollup: Rollup) -> dict:
         "t": rollup.last_ts // 1000,
         "p": rollup.period_end_ms // 1000,
         "v": rollup.value,
-        "d": rollup.delta,
+        "d": decimal_delta(value=rollup.value, delta=rollup.delta),
         "max": rollup.max,
         "min": rollup.min,
     }
+
+
+# Significant digits of a reading that a delta keeps: a double holds 15 to 17, and meters send
+# far fewer, so the digits past the 12th of the larger reading are binary noise.
+READING_DIGITS = 12
+
+
+def decimal_delta(*, value: float, delta: float) -> float:
+    """`delta` (value - previous value) as the difference of the two decimal readings: rounded at
+    the 12th significant digit of the larger reading, where the binary subtraction's noise starts
+    (10.4 - 10.3 is 0.09999999999999964 in binary, 0.1 here). Rounding the difference itself to
+    12 digits would not do for counters: 1000000.4 - 1000000.3 is 0.10000000009313226, whose
+    noise lies within its first 12 digits."""
+    previous = value - delta
+    magnitude = max(abs(value), abs(previous))
+    if delta == 0 or not math.isfinite(magnitude):
+        return delta
+    return round(delta, READING_DIGITS - 1 - math.floor(math.log10(magnitude)))

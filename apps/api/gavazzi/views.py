@@ -17,7 +17,7 @@ from apps.access.tokens import jwt_issue
 from apps.api.common.errors import Unauthorized
 from apps.api.common.params import choice_param, int_list, int_param
 from apps.api.common.throttling import client_address, login_failures
-from apps.api.common.views import DialectView
+from apps.api.common.views import HTTP_METHOD_NAMES, DialectView
 from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors
 from apps.timeseries import query
@@ -104,6 +104,7 @@ class GavazziView(DialectView):
 class VersionView(APIView):
     authentication_classes: ClassVar = []
     permission_classes: ClassVar = [AllowAny]
+    http_method_names: ClassVar = HTTP_METHOD_NAMES
     metadata_class = None
 
     def get_exception_handler(self):

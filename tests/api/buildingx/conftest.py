@@ -51,6 +51,12 @@ def point_value(timestamp: str, value="12.66", **attributes) -> dict:
     return {"type": "PointValue", "attributes": {"timestamp": timestamp, "value": value, **attributes}}
 
 
+def resource(timestamp: str, value: str, **attributes) -> dict:
+    """A PointValue resource as the server returns it: its `id` is its UTC timestamp to the
+    millisecond (`timestamp` here is already in that form)."""
+    return {"id": timestamp, **point_value(timestamp, value, **attributes)}
+
+
 def stored(credentials: dict, start_ms: int, end_ms: int) -> list[tuple]:
     """The demo point's stored samples in [start_ms, end_ms) as (ts, value, quality)."""
     point = Point.objects.get(uuid=credentials["point_id"])

@@ -15,7 +15,7 @@ from apps.timeseries.models import Series
 from tests.factories import PartitionFactory, PointFactory
 from tests.timeseries.helpers import store_snapshot
 
-from .conftest import JSONAPI, ms, point_value, post_values, stored, values_path
+from .conftest import JSONAPI, ms, point_value, post_values, resource, stored, values_path
 
 DAY_2022 = (ms("2022-07-11T00:00:00+00:00"), ms("2022-07-12T00:00:00+00:00"))
 VENDOR_FOUR = [
@@ -49,9 +49,9 @@ def test_the_vendors_four_timestamps_store_three_values_and_report_index_2(api, 
     assert response["Content-Type"] == JSONAPI
     assert response.json() == {
         "data": [
-            point_value("2022-07-11T11:11:30.333Z", "1"),
-            point_value("2022-07-11T11:11:30.222Z", "2"),
-            point_value("2022-07-11T11:11:30.444Z", "4"),
+            resource("2022-07-11T11:11:30.333Z", "1"),
+            resource("2022-07-11T11:11:30.222Z", "2"),
+            resource("2022-07-11T11:11:30.444Z", "4"),
         ],
         "meta": {"droppedIndices": [2]},
     }

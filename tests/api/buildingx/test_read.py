@@ -10,7 +10,7 @@ from apps.inventory.models import Point
 from tests.factories import SeriesFactory
 from tests.timeseries.helpers import BEFORE_THE_START_MS, PAST_THE_END_MS, store_unchecked
 
-from .conftest import JSONAPI, point_value, post_values
+from .conftest import JSONAPI, point_value, post_values, resource
 
 WINDOW = "filter[timestamp][gte]=2022-07-11T00:00:00Z&filter[timestamp][lt]=2022-07-12T00:00:00Z"
 
@@ -36,11 +36,11 @@ def test_values_are_read_back_oldest_first_in_the_window(api, path, five):
     assert response["Content-Type"] == JSONAPI
     assert response.json() == {
         "data": [
-            point_value("2022-07-11T00:00:00.250Z", "0"),
-            point_value("2022-07-11T00:00:01.250Z", "1.5", qualityOfValue=192),
-            point_value("2022-07-11T00:00:02.250Z", "3"),
-            point_value("2022-07-11T00:00:03.250Z", "4.5"),
-            point_value("2022-07-11T00:00:04.250Z", "6"),
+            resource("2022-07-11T00:00:00.250Z", "0"),
+            resource("2022-07-11T00:00:01.250Z", "1.5", qualityOfValue=192),
+            resource("2022-07-11T00:00:02.250Z", "3"),
+            resource("2022-07-11T00:00:03.250Z", "4.5"),
+            resource("2022-07-11T00:00:04.250Z", "6"),
         ],
         "links": {"next": None},
     }
@@ -199,10 +199,10 @@ def test_timestamps_before_1970_and_in_year_9999_round_trip(api, path):
     late = api.get(f"{path}?filter[timestamp][gte]=9999-01-01T00:00:00Z")
 
     assert response.json()["data"] == [
-        point_value("0001-01-01T00:00:00.000Z", "1e-07"),
-        point_value("1969-12-31T23:59:59.999Z", "-1"),
+        resource("0001-01-01T00:00:00.000Z", "1e-07"),
+        resource("1969-12-31T23:59:59.999Z", "-1"),
     ]
-    assert late.json()["data"] == [point_value("9999-12-31T23:59:59.999Z", "1e+300")]
+    assert late.json()["data"] == [resource("9999-12-31T23:59:59.999Z", "1e+300")]
 
 
 def test_samples_stored_outside_years_1_to_9999_are_left_out_of_every_page(api, path, creds):
@@ -219,7 +219,30 @@ def test_samples_stored_outside_years_1_to_9999_are_left_out_of_every_page(api, 
 
     assert everything.status_code == late.status_code == beyond.status_code == 200
     assert everything.json() == {
-        "data": [point_value("1970-01-01T00:00:00.000Z", "2")],
+        "data": [resource("1970-01-01T00:00:00.000Z", "2")],
         "links": {"next": None},
     }
     assert late.json() == beyond.json() == {"data": [], "links": {"next": None}}
+
+
+def test_every_resource_is_identified_by_its_utc_timestamp_to_the_millisecond(api, path):
+    # JSON:API clients (jsonapi-client) index resources by `id`; a value's is its timestamp,
+    # in UTC and to the millisecond whatever the request's offset and precision.
+    document = {
+        "data": [
+            point_value("2022-07-11T13:00:00.1239+02:00", "1"),
+            point_value("2022-07-11T11:00:01Z", "2"),
+            point_value("2022-07-11T11:00:00.123Z", "3"),  # the first one's millisecond: dropped
+        ]
+    }
+    posted = post_values(api, path, document)
+    page_1 = api.get(f"{path}?{WINDOW}&page[limit]=1")
+    page_2 = api.get(page_1.json()["links"]["next"])
+
+    assert posted.status_code == 202
+    assert [item["id"] for item in posted.json()["data"]] == [
+        "2022-07-11T11:00:00.123Z",
+        "2022-07-11T11:00:01.000Z",
+    ]
+    assert page_1.json()["data"] == [resource("2022-07-11T11:00:00.123Z", "1")]
+    assert page_2.json()["data"] == [resource("2022-07-11T11:00:01.000Z", "2")]

@@ -231,3 +231,27 @@ def test_history_last_is_the_newest_sample_at_or_before_now_not_a_future_one(api
     assert last.status_code == 200
     record = last.json()["history"]["501"]
     assert (record["v"], record["t"]) == (1.0, minute_ago // 1000)
+
+
+@pytest.mark.parametrize(
+    ("previous", "value", "delta"),
+    [
+        (10.3, 10.4, 0.1),  # 0.09999999999999964 in binary
+        (0.3, 0.1, -0.2),  # -0.19999999999999998
+        (1_000_000.3, 1_000_000.4, 0.1),  # a meter counter: 0.10000000009313226
+        (123_456_788.001, 123_456_789.123, 1.122),  # 1.1219999939203262
+        (0.1, 0.1, 0.0),
+        (1.5, 2.75, 1.25),  # exact in binary: unchanged
+        (-2.0e20, 3.0e20, 5.0e20),
+    ],
+)
+def test_history_deltas_of_decimal_readings_are_decimal(api, signals, previous, value, delta):
+    series_id = signals[501].series_id
+    write(SampleBatch([series_id] * 2, [BASE_MS, BASE_MS + 60_000], [previous, value]), Policy.OVERWRITE)
+
+    history = api.get("/v1/history", {"uids": "501", **WINDOW}).json()["history"]["501"]
+    last = api.get("/v1/history/last", {"uids": "501"}).json()["history"]["501"]
+
+    assert [record["d"] for record in history] == [0, delta]
+    assert last["d"] == delta
+    assert [record["v"] for record in history] == [previous, value]  # values are not rounded
