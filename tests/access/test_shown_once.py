@@ -11,6 +11,7 @@ import pytest
 from django.apps import apps as installed_apps
 from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -137,6 +138,11 @@ def test_secrets_stashed_in_sessions_by_the_old_admin_are_scrubbed(issuer):
 
 @pytest.mark.django_db(transaction=True)
 def test_six_concurrent_requests_for_a_secret_show_it_once(live_server):
+    # The test run's in-memory SQLite database reaches the live server's threads as one shared
+    # connection, so their transactions interleave on it (seen once in CI: all six answered 410);
+    # concurrency is proven where requests have connections of their own.
+    if connection.vendor != "postgresql":
+        pytest.skip("the live server's threads share the test run's one SQLite connection")
     roles_sync()
     organization = OrganizationFactory()
     admin = UserFactory(is_staff=True)
@@ -151,12 +157,12 @@ def test_six_concurrent_requests_for_a_secret_show_it_once(live_server):
     answers: list[tuple[int, bytes]] = []
 
     def get() -> None:
-        connection = http.client.HTTPConnection(server.hostname, server.port, timeout=30)
+        http_connection = http.client.HTTPConnection(server.hostname, server.port, timeout=30)
         start.wait()
-        connection.request("GET", response.url, headers={"Cookie": cookie})
-        answer = connection.getresponse()
+        http_connection.request("GET", response.url, headers={"Cookie": cookie})
+        answer = http_connection.getresponse()
         answers.append((answer.status, answer.read()))
-        connection.close()
+        http_connection.close()
 
     threads = [threading.Thread(target=get) for _ in range(6)]
     for thread in threads:
