@@ -47,6 +47,7 @@ class TokenView(DialectView):
     @extend_schema(
         tags=["Blynk"],
         summary="Get an access token",
+        description=schema.GRANT_DESCRIPTION,
         parameters=schema.TOKEN_PARAMETERS,
         request=None,
         responses={

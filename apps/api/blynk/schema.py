@@ -176,3 +176,49 @@ TOKEN_PARAMETERS = [
     OpenApiParameter("client_id", str, description="Instead of HTTP Basic."),
     OpenApiParameter("client_secret", str, description="Instead of HTTP Basic."),
 ]
+
+# Operation descriptions, for API users (API.md §2).
+GRANT_DESCRIPTION = (
+    "Issues an access token (a JWT, valid 24 hours by default) and a single-use refresh token to a client "
+    "authenticated by HTTP Basic or by `client_id` and `client_secret`. `client_credentials` gives "
+    "an organization-level token; `user_credentials` (or `password`) with `username` and `password` "
+    "of a member of the client's organization gives a token limited by that user's permissions; "
+    "`refresh_token` gives a new pair, and each refresh token works once."
+)
+VALUES_DESCRIPTION = (
+    "The current value of each datastream of a device (optionally only the `dataStreamIds` given). "
+    "A datastream never set has no `value` and no `updatedAt`."
+)
+BATCH_VALUES_DESCRIPTION = (
+    "The current datastream values of up to 10 devices, in the order of `deviceIds`. Devices that "
+    "do not exist or that the token may not view are left out, without an error."
+)
+HISTORY_DESCRIPTION = (
+    "The stored values of a numeric datastream between `from` and `to` (epoch milliseconds, both "
+    "inclusive), oldest first, in 0-based pages of `size` values, with the total count. String and "
+    "location datastreams keep no history (400)."
+)
+VALUE_DESCRIPTION = (
+    "Sets the current value of one datastream. The value must fit the datastream's type (a string, "
+    "a number, or `[lon, lat]`); a numeric value is also recorded in history at server time. "
+    "Needs ORG_DEVICES_CONTROL."
+)
+VALUES_UPDATE_DESCRIPTION = (
+    "Sets the current values of several datastreams of one device, keyed by datastream id. Unknown "
+    "ids and values of the wrong type are skipped silently. Needs ORG_DEVICES_CONTROL."
+)
+BATCH_UPDATE_DESCRIPTION = (
+    "Sets datastream values (by label) for many devices of one product, one row per device, at most "
+    "10,000 rows. 204 when every row applied; 200 with counters of skipped rows (or, with "
+    "`debug`, the reasons) when some were skipped. Needs ORG_DEVICES_CONTROL."
+)
+IMPORT_DESCRIPTION = (
+    "Imports up to 10,000 timestamped values into the history of a numeric datastream; a value at "
+    "an already stored time replaces it. A timestamp more than a month in the past is refused (400, "
+    "nothing stored); one more than a month in the future is skipped. A daily number of points per "
+    "device is accepted (429 beyond it). Needs ORG_DEVICE_DATA_IMPORT."
+)
+PROPERTY_DESCRIPTION = (
+    "Sets a widget property of a datastream: `label`, `color` (`#RRGGBB`), `min`, `max`, `step` "
+    "(numbers) or `units`, as a string of at most 200 characters. Needs ORG_DEVICES_CONTROL."
+)

@@ -72,6 +72,7 @@ class DataStreamValuesView(BlynkView):
     @extend_schema(
         tags=TAGS,
         summary="Get device datastream values",
+        description=schema.VALUES_DESCRIPTION,
         parameters=[schema.DEVICE_ID, schema.DATASTREAM_IDS],
         responses={200: schema.BlynkDataStreamValueSerializer(many=True), **schema.ERRORS},
     )
@@ -91,6 +92,7 @@ class BatchDataStreamValuesView(BlynkView):
     @extend_schema(
         tags=TAGS,
         summary="Get datastreams values for multiple devices",
+        description=schema.BATCH_VALUES_DESCRIPTION,
         parameters=[schema.DEVICE_IDS, schema.DATASTREAM_IDS],
         responses={200: schema.BlynkDeviceDataStreamsSerializer(many=True), **schema.ERRORS},
     )
@@ -120,6 +122,7 @@ class HistoryView(BlynkView):
     @extend_schema(
         tags=TAGS,
         summary="Get datastream history",
+        description=schema.HISTORY_DESCRIPTION,
         parameters=schema.HISTORY_PARAMETERS,
         responses={200: schema.BlynkHistorySerializer, **schema.ERRORS},
     )
@@ -158,6 +161,7 @@ class DataStreamValueView(BlynkView):
     @extend_schema(
         tags=TAGS,
         summary="Update single datastream value",
+        description=schema.VALUE_DESCRIPTION,
         request=schema.BlynkValueUpdateSerializer,
         responses={204: None, **schema.ERRORS},
     )
@@ -176,6 +180,7 @@ class DataStreamValuesUpdateView(BlynkView):
     @extend_schema(
         tags=TAGS,
         summary="Update multiple datastream values",
+        description=schema.VALUES_UPDATE_DESCRIPTION,
         request=schema.BlynkValuesUpdateSerializer,
         responses={204: None, **schema.ERRORS},
     )
@@ -199,6 +204,7 @@ class ProductBatchUpdateView(BlynkView):
     @extend_schema(
         tags=TAGS,
         summary="Batch update datastream values for multiple devices",
+        description=schema.BATCH_UPDATE_DESCRIPTION,
         request=schema.BlynkBatchUpdateSerializer,
         responses={204: None, 200: schema.BlynkBatchUpdateResultSerializer, **schema.ERRORS},
     )
@@ -224,6 +230,7 @@ class HistoryImportView(BlynkView):
     @extend_schema(
         tags=TAGS,
         summary="Import batch data",
+        description=schema.IMPORT_DESCRIPTION,
         request=schema.BlynkImportSerializer,
         responses={204: None, **schema.ERRORS},
     )
@@ -247,6 +254,7 @@ class PropertyView(BlynkView):
     @extend_schema(
         tags=TAGS,
         summary="Update datastream widget property",
+        description=schema.PROPERTY_DESCRIPTION,
         request=schema.BlynkPropertySerializer,
         responses={204: None, **schema.ERRORS},
     )

@@ -1,15 +1,44 @@
+import inspect
 import re
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 
+PATH_PARAMETER = re.compile(r"{(\w+)}")
+
 
 class PathAutoSchema(AutoSchema):
-    """Operation ids from the path, so one view serving several paths gets one id per path."""
+    """Operation ids from the path, so one view serving several paths gets one id per path.
+
+    Descriptions come from `extend_schema(description=...)`, from the view's `path_docs` (below),
+    or from the concrete view's and method's own docstrings, never a base class's: drf-spectacular
+    falls back along the MRO, and the base views' docstrings are notes for developers, not API
+    users. A view serving several paths may set `path_docs`: its first path parameter's name (None
+    for a path without one) to `(summary, description)`, so each path gets its own."""
 
     def get_operation_id(self) -> str:
         path = re.sub(r"[{}]", "", self.path).strip("/").replace("/", "_").replace("-", "_")
         return f"{path}_{self.method.lower()}"
+
+    def get_summary(self) -> str | None:
+        docs = self._path_docs()
+        return docs[0] if docs else super().get_summary()
+
+    def get_description(self) -> str:
+        docs = self._path_docs()
+        if docs:
+            return docs[1]
+        view_class = type(self.view)
+        method = view_class.__dict__.get(self.method.lower())
+        own = getattr(method, "__doc__", None) or view_class.__dict__.get("__doc__")
+        return inspect.cleandoc(own) if own else ""
+
+    def _path_docs(self) -> tuple[str, str] | None:
+        path_docs = getattr(self.view, "path_docs", None)
+        if not path_docs:
+            return None
+        parameters = PATH_PARAMETER.findall(self.path)
+        return path_docs[parameters[0] if parameters else None]
 
 
 def security_scheme(*, target: str, name: str, definition: dict) -> type[OpenApiAuthenticationExtension]:

@@ -132,3 +132,92 @@ LIMIT = OpenApiParameter("limit", int, description="Records per page (per signal
 PAGE = OpenApiParameter("page", int, description="1-based page number.")
 START = OpenApiParameter("start", int, description="Epoch ms, inclusive. Default: end minus 24 hours.")
 END = OpenApiParameter("end", int, description="Epoch ms, exclusive. Default: now.")
+
+# Operation summaries and descriptions, for API users (API.md §4). The views serving several paths
+# take theirs per path (`path_docs`, keyed by the path's first parameter; see PathAutoSchema).
+VERSION_DESCRIPTION = 'The version of the gateway API, `{"api_ver": 1}`. Needs no token.'
+LOGIN_DESCRIPTION = (
+    "Username and password of a user holding the organization's API role give a token (a JWT) valid "
+    "30 minutes, without a refresh token; send it as `Authorization: Bearer <token>`. After 10 failed "
+    "logins within a minute for one username and client address, that pair is answered 429 for the "
+    "rest of the minute, even with the right password."
+)
+SN_DESCRIPTION = "The serial number of the organization's gateway."
+MAC_DESCRIPTION = "The MAC address of the organization's gateway."
+SIGNAL_HISTORY_DESCRIPTION = (
+    "Per-period rollups of one signal (the only history endpoint answering a bare array): one record "
+    "per period with samples between `start` and `end` (epoch ms), oldest first; `limit` and `page` "
+    "count records."
+)
+_REALTIME = (
+    "The latest value of each signal {scope}: `v` the value, `t` its time in epoch milliseconds, `s` "
+    "1 when the signal is enabled and the value is younger than the organization's staleness limit. "
+    "Filtered by `uids`; `limit` and `page` count signals."
+)
+_HISTORY = (
+    "Per-period rollups of each signal {scope} (value, delta, maximum and minimum per period), with "
+    "samples between `start` and `end` (epoch ms, by default the last 24 hours), oldest first. "
+    "Filtered by `uids`; `limit` and `page` count records per signal."
+)
+_HISTORY_LAST = (
+    "The latest history record (rollup period) of each signal {scope}. Filtered by `uids`; `limit` "
+    "and `page` count signals."
+)
+_SCOPES = {
+    None: ("", "of the organization"),
+    "load_uid": (" of a load", "of the load `load_uid`"),
+    "device_uid": (" of a device", "of the device `device_uid`"),
+}
+
+
+def _scoped(summary: str, description: str) -> dict:
+    return {
+        key: (summary + suffix, description.format(scope=scope)) for key, (suffix, scope) in _SCOPES.items()
+    }
+
+
+DEVICE_DOCS = {
+    None: ("List devices", "The organization's devices keyed by uid, filtered by `uids` and `protocol`."),
+    "device_uid": (
+        "Get a device",
+        "The device `device_uid`, keyed by its uid (empty when `uids` or `protocol` exclude it).",
+    ),
+}
+LOAD_DOCS = {
+    None: (
+        "List loads",
+        "The organization's loads keyed by uid, with their protocol configuration, filtered by `uids` "
+        "and `protocol`.",
+    ),
+    "load_uid": (
+        "Get a load",
+        "The load `load_uid`, keyed by its uid (empty when `uids` or `protocol` exclude it).",
+    ),
+    "device_uid": (
+        "List loads of a device",
+        "The loads of the device `device_uid` keyed by uid, filtered by `uids` and `protocol`.",
+    ),
+}
+SIGNAL_DOCS = {
+    None: (
+        "List signals",
+        "The organization's signals keyed by uid, filtered by `uids`; `limit` and `page` count signals.",
+    ),
+    "signal_uid": (
+        "Get a signal",
+        "The signal `signal_uid`, keyed by its uid (empty when `uids` excludes it).",
+    ),
+    "load_uid": (
+        "List signals of a load",
+        "The signals of the load `load_uid` keyed by uid, filtered by `uids`; `limit` and `page` count "
+        "signals.",
+    ),
+    "device_uid": (
+        "List signals of a device",
+        "The signals of the device `device_uid` keyed by uid, filtered by `uids`; `limit` and `page` count "
+        "signals.",
+    ),
+}
+REALTIME_DOCS = _scoped("Realtime values", _REALTIME)
+HISTORY_DOCS = _scoped("History rollups", _HISTORY)
+HISTORY_LAST_DOCS = _scoped("Latest history record per signal", _HISTORY_LAST)

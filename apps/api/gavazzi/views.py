@@ -27,21 +27,32 @@ from . import render
 from .authentication import API_PERMISSION, GavazziAuthentication
 from .errors import exception_handler
 from .schema import (
+    DEVICE_DOCS,
     DEVICES,
     END,
     ERRORS,
     HISTORY,
+    HISTORY_DOCS,
     HISTORY_LAST,
+    HISTORY_LAST_DOCS,
     LIMIT,
+    LOAD_DOCS,
     LOADS,
+    LOGIN_DESCRIPTION,
     LOGIN_ERRORS,
+    MAC_DESCRIPTION,
     PAGE,
     PROTOCOL,
     PROTOCOLS,
     REALTIME,
+    REALTIME_DOCS,
+    SIGNAL_DOCS,
+    SIGNAL_HISTORY_DESCRIPTION,
     SIGNALS,
+    SN_DESCRIPTION,
     START,
     UIDS,
+    VERSION_DESCRIPTION,
     HistoryRecordSerializer,
     LoginSerializer,
     MacSerializer,
@@ -113,6 +124,7 @@ class VersionView(APIView):
     @extend_schema(
         tags=["EMS gateway"],
         summary="API version",
+        description=VERSION_DESCRIPTION,
         auth=[],
         responses={200: VersionSerializer},
     )
@@ -134,6 +146,7 @@ class LoginView(GavazziView):
     @extend_schema(
         tags=["EMS gateway"],
         summary="Log in",
+        description=LOGIN_DESCRIPTION,
         auth=[],
         request=LoginSerializer,
         responses={200: TokenSerializer, **LOGIN_ERRORS},
@@ -168,6 +181,7 @@ class SerialNumberView(GavazziView):
     @extend_schema(
         tags=["EMS gateway"],
         summary="Gateway serial number",
+        description=SN_DESCRIPTION,
         responses={200: SerialNumberSerializer, **ERRORS},
     )
     def get(self, request):
@@ -178,6 +192,7 @@ class MacView(GavazziView):
     @extend_schema(
         tags=["EMS gateway"],
         summary="Gateway MAC address",
+        description=MAC_DESCRIPTION,
         responses={200: MacSerializer, **ERRORS},
     )
     def get(self, request):
@@ -185,9 +200,10 @@ class MacView(GavazziView):
 
 
 class DeviceView(GavazziView):
+    path_docs = DEVICE_DOCS
+
     @extend_schema(
         tags=["EMS gateway"],
-        summary="Devices",
         parameters=[UIDS, PROTOCOL],
         responses={200: DEVICES, **ERRORS},
     )
@@ -207,9 +223,9 @@ class DeviceView(GavazziView):
 
 
 class LoadView(GavazziView):
-    @extend_schema(
-        tags=["EMS gateway"], summary="Loads", parameters=[UIDS, PROTOCOL], responses={200: LOADS, **ERRORS}
-    )
+    path_docs = LOAD_DOCS
+
+    @extend_schema(tags=["EMS gateway"], parameters=[UIDS, PROTOCOL], responses={200: LOADS, **ERRORS})
     def get(self, request, device_uid=None, load_uid=None):
         params = request.query_params
         uids, protocol = int_list(params, "uids"), choice_param(params, "protocol", PROTOCOLS)
@@ -227,9 +243,10 @@ class LoadView(GavazziView):
 
 
 class SignalView(GavazziView):
+    path_docs = SIGNAL_DOCS
+
     @extend_schema(
         tags=["EMS gateway"],
-        summary="Signals",
         parameters=[UIDS, LIMIT, PAGE],
         responses={200: SIGNALS, **ERRORS},
     )
@@ -240,9 +257,10 @@ class SignalView(GavazziView):
 
 
 class RealtimeView(GavazziView):
+    path_docs = REALTIME_DOCS
+
     @extend_schema(
         tags=["EMS gateway"],
-        summary="Realtime values",
         parameters=[UIDS, LIMIT, PAGE],
         responses={200: REALTIME, **ERRORS},
     )
@@ -259,6 +277,7 @@ class HistoryView(GavazziView):
     """Per-period rollups of each signal in the scope; `limit` and `page` count records per signal."""
 
     bare: ClassVar[bool] = False
+    path_docs = HISTORY_DOCS
 
     def window(self) -> tuple[int, int]:
         params = self.request.query_params
@@ -274,7 +293,6 @@ class HistoryView(GavazziView):
 
     @extend_schema(
         tags=["EMS gateway"],
-        summary="History rollups",
         parameters=[UIDS, START, END, LIMIT, PAGE],
         responses={200: HISTORY, **ERRORS},
     )
@@ -301,11 +319,13 @@ class HistoryView(GavazziView):
 
 class SignalHistoryView(HistoryView):
     bare = True
+    path_docs = None
     takes_uids = False
 
     @extend_schema(
         tags=["EMS gateway"],
         summary="History rollups of one signal (a bare array)",
+        description=SIGNAL_HISTORY_DESCRIPTION,
         parameters=[START, END, LIMIT, PAGE],
         responses={200: HistoryRecordSerializer(many=True), **ERRORS},
     )
@@ -316,9 +336,10 @@ class SignalHistoryView(HistoryView):
 class HistoryLastView(GavazziView):
     """The latest record of each signal; `limit` and `page` count signals."""
 
+    path_docs = HISTORY_LAST_DOCS
+
     @extend_schema(
         tags=["EMS gateway"],
-        summary="Latest history record per signal",
         parameters=[UIDS, LIMIT, PAGE],
         responses={200: HISTORY_LAST, **ERRORS},
     )

@@ -110,3 +110,9 @@ VENDOR_EXAMPLE = OpenApiExample(
     ],
     request_only=True,
 )
+JOB_DESCRIPTION = (
+    "Project extension: the status of an import accepted by `POST /ems/api/import/` (`queued`, "
+    "`running`, `done` or `failed`), with the numbers of variables and points it carried, the points "
+    "written, the error if it failed, and when it was created and finished. Jobs of other "
+    "organizations are not found (404)."
+)

@@ -18,6 +18,7 @@ from .parsing import BODY_LIMIT, parse_import, read_body
 from .schema import (
     IMPORT_DESCRIPTION,
     IMPORT_ERRORS,
+    JOB_DESCRIPTION,
     JOB_ERRORS,
     VENDOR_EXAMPLE,
     AcceptedSerializer,
@@ -71,6 +72,7 @@ class ImportJobView(IotorqView):
     @extend_schema(
         tags=["ioTORQ EMIS"],
         summary="Import job status (project extension)",
+        description=JOB_DESCRIPTION,
         responses={200: JobSerializer, **JOB_ERRORS},
     )
     def get(self, request, job_id: str):
