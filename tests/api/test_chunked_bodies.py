@@ -39,7 +39,14 @@ def requests(tokens) -> dict[str, tuple]:
         ),
         "buildingx": (
             point,
-            {"data": [{"timestamp": "2026-01-01T00:00:00Z", "value": "7.5"}]},
+            {
+                "data": [
+                    {
+                        "type": "PointValue",
+                        "attributes": {"timestamp": "2026-01-01T00:00:00Z", "value": "7.5"},
+                    }
+                ]
+            },
             tokens.header("buildingx"),
             "application/vnd.api+json",
             {

@@ -60,8 +60,15 @@ def writes(demo: dict, port: int) -> dict[str, tuple]:
             "/api/v2/organization/device/datastreams?deviceId=101",
         ),
         "buildingx ingest": (
-            point,
-            {"data": [{"timestamp": "2026-01-01T00:00:00Z", "value": "7.5"}]},
+            f"{point}?overwrite=true",  # the second write of the same sample is not dropped
+            {
+                "data": [
+                    {
+                        "type": "PointValue",
+                        "attributes": {"timestamp": "2026-01-01T00:00:00Z", "value": "7.5"},
+                    }
+                ]
+            },
             {**buildingx, "Content-Type": "application/vnd.api+json"},
             point,
         ),
@@ -87,7 +94,16 @@ def test_a_chunked_body_gets_the_answer_of_the_same_body_with_content_length(sta
     else:
         assert chunked == plain
         assert after_chunked[0] == 200, after_chunked
-        assert after_chunked == after_plain
+        assert without_times(after_chunked[1]) == without_times(after_plain[1])
+        assert b"7.5" in after_chunked[1] or b'"value":7.0' in after_chunked[1]
+
+
+def without_times(content: bytes):
+    """A read-back without Blynk's `updatedAt` (the time of each write)."""
+    data = orjson.loads(content)
+    if isinstance(data, list):
+        return [{key: value for key, value in item.items() if key != "updatedAt"} for item in data]
+    return data
 
 
 @pytest.mark.parametrize(
@@ -118,12 +134,15 @@ def test_a_chunked_body_past_the_limit_is_413_at_once_and_writes_nothing(stack, 
     head += "".join(f"{key}: {value}\r\n" for key, value in headers.items()) + "\r\n"
     over = b" " * (limit + 1)
     with socket.create_connection((support.LOOPBACK, port), timeout=outage.CLIENT_TIMEOUT_SECONDS) as sock:
-        # One byte past the limit, and never the last chunk: the answer must not wait for it.
+        # One byte past the limit, then the start of a 16 MiB chunk that never comes in full
+        # (nor the last chunk): the answer must not wait for the rest.
         sock.sendall(head.encode() + f"{len(over):x}\r\n".encode() + over + b"\r\n")
+        sock.sendall(f"{16 * 1024 * 1024:x}\r\n".encode() + b" " * 65_536)
         response = http.client.HTTPResponse(sock)
         response.begin()
         status, content = response.status, response.read()
 
     assert (status, orjson.loads(content)) == (413, expected)
     assert ImportJob.objects.count() == 0
+    assert not read_back or before[0] == 200
     assert (read_back and send(port, "GET", read_back, headers)) == before
