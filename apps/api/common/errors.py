@@ -41,6 +41,13 @@ class PayloadTooLarge(drf.APIException):
     default_detail = "Request body is too large."
 
 
+class LengthRequired(drf.APIException):
+    """411: a chunked body the server cannot read to its end (no `wsgi.input_terminated`)."""
+
+    status_code = 411
+    default_detail = "Content-Length is required."
+
+
 def problem_for(exc: Exception) -> Problem | None:
     """The Problem for `exc`, or None for an exception nobody planned for (a real 500)."""
     match exc:

@@ -3,6 +3,7 @@ Principal, the tenant (`self.organization`, the only organization a view may rea
 the per-organization request limit, the body limit checked before anything parses the body, the
 statement timeout its queries run under, and the dialect's error shape."""
 
+import io
 from typing import ClassVar
 
 from rest_framework.permissions import BasePermission
@@ -10,7 +11,7 @@ from rest_framework.views import APIView
 
 from apps.access.principal import Principal
 
-from .errors import PayloadTooLarge
+from .errors import LengthRequired, PayloadTooLarge
 from .ratelimit import OrganizationRateThrottle
 from .timeout import statement_timeout_end, statement_timeout_start
 
@@ -52,14 +53,37 @@ class DialectView(APIView):
         return super().finalize_response(request, response, *args, **kwargs)
 
     def _enforce_body_limit(self, request) -> None:
-        """Refuse by the announced length, before any parser reads the body. (Under WSGI a body
-        without Content-Length reads as empty, so the header is the whole story.)"""
+        """Refuse by the announced length, before any parser reads the body. A chunked body has
+        no length: Django bounds the body by Content-Length (none: it reads as empty), so it is
+        read here, to at most one byte past the limit, and handed on as a body of known length."""
+        meta = request._request.META
+        if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower() and not meta.get("CONTENT_LENGTH"):
+            self._read_chunked_body(request._request)
+            return
         try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
+            length = int(meta.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
         if length > self.body_limit:
             raise PayloadTooLarge(f"Request body is larger than {self.body_limit} bytes.")
+
+    def _read_chunked_body(self, django_request) -> None:
+        """Only a server that says its input ends with the body (`wsgi.input_terminated`, PEP 3333
+        extension; gunicorn does) may be read to EOF; elsewhere (runserver) the read would hang or
+        read nothing, so the client is told to send Content-Length. Django 5.2 ignores the flag."""
+        meta = django_request.META
+        if not meta.get("wsgi.input_terminated"):
+            raise LengthRequired("A chunked request body needs a server that reads it; send Content-Length.")
+        stream, limit, body = meta["wsgi.input"], self.body_limit, b""
+        while len(body) <= limit:
+            chunk = stream.read(limit + 1 - len(body))
+            if not chunk:
+                break
+            body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+        meta["CONTENT_LENGTH"] = str(len(body))
+        django_request._stream = io.BytesIO(body)
 
     @property
     def principal(self) -> Principal:
