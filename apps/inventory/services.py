@@ -51,14 +51,6 @@ def now_ms() -> int:
 # --- values and their types ----------------------------------------------------------------------
 
 
-def _fitted(datastream: DataStream, value: Any) -> Any:
-    return value_fitted(value_type=datastream.value_type, value=value)
-
-
-def _type_name(datastream: DataStream) -> str:
-    return type_name(datastream.value_type)
-
-
 def _ensure_series(streams: list[DataStream]) -> None:
     """Give every numeric datastream among `streams` a Series for its history, creating the
     missing ones (a datastream added in the admin may have none yet). Runs inside the caller's
@@ -193,11 +185,11 @@ def datastream_value_set(*, datastream: DataStream, value: Any, at_ms: int | Non
     """Set a datastream's current value; a numeric value is also recorded in history at `at_ms`
     (default: now, the server's time). Raises Invalid when the value does not fit the type."""
     try:
-        fitted = _fitted(datastream, value)
+        fitted = value_fitted(value_type=datastream.value_type, value=value)
     except ValueMismatch as exc:
         raise Invalid(
-            f"'value' must be {exc} for datastream {datastream.stream_id}, a {_type_name(datastream)} "
-            "datastream.",
+            f"'value' must be {exc} for datastream {datastream.stream_id}, a "
+            f"{type_name(datastream.value_type)} datastream.",
             field="value",
         ) from exc
     values_apply([(datastream, fitted)], at_ms=now_ms() if at_ms is None else at_ms)
@@ -286,8 +278,8 @@ def datastream_require_history(*, datastream: DataStream) -> None:
     """Raise Invalid unless the datastream keeps a history (numeric types only)."""
     if datastream.value_type not in NUMERIC_VALUE_TYPES:
         raise Invalid(
-            f"Data stream {datastream.stream_id} is a {_type_name(datastream)} datastream: history is "
-            "kept for numeric datastreams (integer, double, enum) only.",
+            f"Data stream {datastream.stream_id} is a {type_name(datastream.value_type)} datastream: "
+            "history is kept for numeric datastreams (integer, double, enum) only.",
             field="dataStream",
         )
 

@@ -31,13 +31,6 @@ class SampleRow(NamedTuple):
     quality: int | None
 
 
-class LatestValue(NamedTuple):
-    """The newest sample of a series, as the store mirrors it on the series row."""
-
-    ts: int
-    value: float
-
-
 class Rollup(NamedTuple):
     """One series' samples over one epoch-aligned period [period_end_ms - P, period_end_ms).
 
@@ -278,35 +271,6 @@ def rollups_by_edges(*, series_id: int, edges_ms: Sequence[int]) -> list[Bucket]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [Bucket(*row) for row in cursor.fetchall()]
-
-
-def latest(*, series_ids: Sequence[int], now_ms: int | None = None) -> dict[int, LatestValue]:
-    """Each series' current sample: its newest at or before `now_ms` (default now), in one query.
-
-    Read from the series row the store keeps current, unless a sample dated after the last write
-    (`next_ts`) has come due: then one probe of the sample table (as `selectors.series_current`).
-    Series without such a sample (and unknown ids) are left out. Plain SQL to match the rest of
-    the module and skip model instantiation on a hot realtime path.
-    """
-    ids = list(dict.fromkeys(series_ids))
-    if not ids:
-        return {}
-    now_ms = time_ns() // 1_000_000 if now_ms is None else now_ms
-    current = (
-        "CASE WHEN (next_ts IS NULL OR next_ts > %s) AND (last_ts IS NULL OR last_ts <= %s)"
-        " THEN last_{col} ELSE (SELECT s.{col}"
-        " FROM timeseries_sample s WHERE s.series_id = timeseries_series.id AND s.ts <= %s"
-        " ORDER BY s.ts DESC LIMIT 1) END"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, {current.format(col='ts')}, {current.format(col='value')} FROM timeseries_series"
-            f" WHERE id IN ({_placeholders(len(ids))})",
-            [now_ms] * 6 + ids,
-        )
-        return {
-            series_id: LatestValue(ts, value) for series_id, ts, value in cursor.fetchall() if ts is not None
-        }
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -6,8 +6,7 @@ from itertools import pairwise
 import pytest
 
 from apps.timeseries import query, rollup
-from apps.timeseries.models import Series
-from apps.timeseries.query import Bucket, LatestValue, Rollup, SampleRow
+from apps.timeseries.query import Bucket, Rollup, SampleRow
 from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import SeriesFactory
 
@@ -307,31 +306,6 @@ def test_rollups_latest_matches_the_last_record_of_rollups(meter):
 
     # then
     assert newest == ranged[-1]
-
-
-# Latest values
-
-
-def test_latest_reads_each_series_latest_sample_in_one_query(series, other_series, django_assert_num_queries):
-    # given: the store keeps these columns current; here they are set directly
-    Series.objects.filter(pk=series.pk).update(last_ts=1_700_000_000_123, last_value=42.5)
-    never_written = SeriesFactory(organization=series.organization)
-
-    # when
-    with django_assert_num_queries(1):
-        values = query.latest(series_ids=[series.pk, other_series.pk, never_written.pk])
-
-    # then
-    assert values == {series.pk: LatestValue(ts=1_700_000_000_123, value=42.5)}
-
-
-def test_latest_of_no_series_asks_nothing(db, django_assert_num_queries):
-    # when
-    with django_assert_num_queries(0):
-        values = query.latest(series_ids=[])
-
-    # then
-    assert values == {}
 
 
 # Calendar buckets

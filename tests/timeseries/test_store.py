@@ -4,7 +4,7 @@ import pytest
 import time_machine
 
 from apps.core.exceptions import Invalid, NotFound
-from apps.timeseries import query, store
+from apps.timeseries import store
 from apps.timeseries.models import Series
 from apps.timeseries.retention import samples_expire
 from apps.timeseries.selectors import series_current
@@ -253,12 +253,8 @@ DAY = 86_400_000
 
 
 def current(series, now_ms):
-    """The series' current sample through both readers: the annotation and the raw selector."""
+    """The series' current sample as every reader gets it (`selectors.series_current`)."""
     annotated = Series.objects.annotate(**series_current(now_ms=now_ms)).get(pk=series.pk)
-    raw = query.latest(series_ids=[series.pk], now_ms=now_ms).get(series.pk)
-    assert raw == (
-        (annotated.current_ts, annotated.current_value) if annotated.current_ts is not None else None
-    )
     return annotated.current_ts, annotated.current_value
 
 
@@ -292,7 +288,6 @@ def test_a_series_with_only_future_samples_has_no_current_value_yet(series):
     series.refresh_from_db()
     assert (series.last_ts, series.last_value, series.next_ts) == (None, None, NOW + DAY)
     assert current(series, NOW) == (None, None)
-    assert query.latest(series_ids=[series.pk], now_ms=NOW) == {}
 
 
 def test_deleting_the_future_samples_forgets_them(series):
