@@ -74,7 +74,8 @@ class DialectView(APIView):
         meta = django_request.META
         if not meta.get("wsgi.input_terminated"):
             raise LengthRequired("A chunked request body needs a server that reads it; send Content-Length.")
-        stream, limit, body = meta["wsgi.input"], self.body_limit, b""
+        # A bytearray grows in place: `bytes +=` would copy the body so far at every read.
+        stream, limit, body = meta["wsgi.input"], self.body_limit, bytearray()
         while len(body) <= limit:
             chunk = stream.read(limit + 1 - len(body))
             if not chunk:
