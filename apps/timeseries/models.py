@@ -99,6 +99,11 @@ class Series(models.Model):
         editable=False,
         help_text="Lowest acceptance number of the unfinished imports writing to the series.",
     )
+    statistics_pending = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Its statistics are being recomputed (after a change of kind or time zone).",
+    )
     revision = models.BigIntegerField(
         db_default=0,  # rows inserted in SQL (data loads, benchmarks) start at 0 too
         editable=False,
@@ -181,3 +186,62 @@ class WriteMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series_id}@{self.ts}#{self.seq}"
+
+
+class _Statistics(models.Model):
+    """The figures of one series' samples in one bucket (docs/energy.md, "Statistics").
+
+    `start` is the bucket's start in epoch ms. `consumption` is the kind's quantity: for a counter
+    the sum of the increments whose later sample lies in the bucket (the first of them reaches
+    back to the bucket's preceding sample), for an interval series the sum of the samples, and
+    null for a measurement. `resets` and `steps_back` count a counter's increments that were a
+    reset or a small step back (0 for other kinds). A bucket without samples has no row.
+
+    Written by the store only (apps/timeseries/stats), in the same transaction as the samples
+    they summarise; no database foreign key, like Sample, for the bulk writes.
+    """
+
+    series = models.ForeignKey(
+        Series, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+"
+    )
+    start = models.BigIntegerField()
+    count = models.IntegerField()
+    sum = models.FloatField()
+    min = models.FloatField()
+    max = models.FloatField()
+    first_ts = models.BigIntegerField()
+    first_value = models.FloatField()
+    last_ts = models.BigIntegerField()
+    last_value = models.FloatField()
+    consumption = models.FloatField(null=True)
+    resets = models.IntegerField(default=0)
+    steps_back = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.series_id}@{self.start}"
+
+
+class QuarterHourStatistics(_Statistics):
+    """Per series and UTC quarter-hour ([start, start + 15 min)): every time-zone offset in use
+    is a multiple of 15 minutes, so local hours and days are whole quarter-hours."""
+
+    pk = models.CompositePrimaryKey("series", "start")
+
+    class Meta:
+        db_table = "timeseries_stats_quarter"
+        verbose_name_plural = "quarter-hour statistics"
+
+
+class DailyStatistics(_Statistics):
+    """Per series and local day of its zone (`series_zone`): `start` is the day's local midnight
+    in epoch ms, `day` its date. Rebuilt when the series' zone changes."""
+
+    pk = models.CompositePrimaryKey("series", "start")
+    day = models.DateField()
+
+    class Meta:
+        db_table = "timeseries_stats_day"
+        verbose_name_plural = "daily statistics"

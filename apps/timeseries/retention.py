@@ -14,6 +14,7 @@ from apps.core.exceptions import NotFound
 from apps.tenancy.models import Organization
 
 from .models import Series
+from .stats.buckets import statistics_recompute
 from .store import latest_refresh, series_lock
 
 DAY_MS = 86_400_000
@@ -55,11 +56,14 @@ def _series_expire(*, series_id: int, cutoff_ms: int, batch_size: int) -> int:
             )
             row = cursor.fetchone()
             upper = row[0] + 1 if row is not None else cutoff_ms
+            cursor.execute("SELECT MIN(ts) FROM timeseries_sample WHERE series_id = %s", [series_id])
+            oldest = cursor.fetchone()[0]
             cursor.execute(
                 "DELETE FROM timeseries_sample WHERE series_id = %s AND ts < %s", [series_id, upper]
             )
             count = cursor.rowcount
             if count:
+                statistics_recompute([(series_id, oldest, upper - 1)])
                 latest_refresh([series_id])
         deleted += count
         if row is None:

@@ -8,6 +8,7 @@ write of the same series waits and the latest sample is exact when either commit
 
 from django.db import connection, transaction
 
+from .stats.buckets import statistics_recompute
 from .store import latest_refresh, series_lock
 
 
@@ -28,5 +29,6 @@ def samples_delete(*, series_id: int, start_ms: int, end_ms: int) -> int:
         )
         deleted = cursor.rowcount
     if deleted:
+        statistics_recompute([(series_id, start_ms, end_ms - 1)])
         latest_refresh([series_id])
     return deleted

@@ -35,6 +35,7 @@ from apps.observability.metrics import POINTS_WRITTEN
 from . import write_order
 from .models import MAX_TS_MS, MIN_TS_MS, TS_RANGE_TEXT
 from .sql import array_literal, ids_match
+from .stats.buckets import statistics_recompute
 from .write_order import series_lock, write_accept, write_pending, write_release
 
 __all__ = [
@@ -165,6 +166,8 @@ def write(batch: SampleBatch, policy: Policy, *, seq: int | None = None) -> Writ
                 written, dropped_stored = _write_values(rows, policy)
         if marked is not None and marked.any():
             write_order.mark(series_ids=rows.series_ids[marked], ts=rows.ts[marked], seq=seq)
+        if written:
+            statistics_recompute(list(zip(*(column.tolist() for column in ranges), strict=True)))
         latest_refresh(series_ids)
 
     # Counted when the store's own transaction block ends; an enclosing transaction that rolls

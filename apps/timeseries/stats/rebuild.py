@@ -1,0 +1,51 @@
+"""Recompute whole series' statistics from their samples: after a change of kind or time zone,
+for rows stored before the statistics existed, and as the reference the tests compare with."""
+
+from collections.abc import Callable, Sequence
+
+from django.db import connection, transaction
+
+from ..sql import ids_match
+from ..write_order import series_lock
+from .buckets import statistics_recompute
+
+# Series recomputed per transaction by `statistics_rebuild`.
+REBUILD_CHUNK = 100
+
+
+def series_statistics_recompute(series_ids: Sequence[int]) -> None:
+    """Drop and recompute the statistics of `series_ids` from all their samples, in the caller's
+    transaction (which holds their locks), and clear their `statistics_pending`."""
+    if not series_ids:
+        return
+    match, params = ids_match("series_id", series_ids)
+    with connection.cursor() as cursor:
+        for table in ("timeseries_stats_quarter", "timeseries_stats_day"):
+            cursor.execute(f"DELETE FROM {table} WHERE {match}", params)
+        cursor.execute(
+            f"SELECT series_id, MIN(ts), MAX(ts) FROM timeseries_sample WHERE {match} GROUP BY series_id",
+            params,
+        )
+        spans = cursor.fetchall()
+        statistics_recompute([(sid, lo, hi) for sid, lo, hi in spans])
+        id_match, id_params = ids_match("id", series_ids)
+        cursor.execute(f"UPDATE timeseries_series SET statistics_pending = FALSE WHERE {id_match}", id_params)
+
+
+def statistics_rebuild(
+    series_ids: Sequence[int], *, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Recompute the statistics of `series_ids`, REBUILD_CHUNK series per transaction (under
+    their locks, so writes wait and nothing is missed); `progress(done, total)` after each.
+    Series deleted meanwhile are skipped. Returns how many series were recomputed."""
+    ids = sorted(set(series_ids))
+    done = 0
+    for start in range(0, len(ids), REBUILD_CHUNK):
+        chunk = ids[start : start + REBUILD_CHUNK]
+        with transaction.atomic():
+            series_lock(chunk, missing_ok=True)
+            series_statistics_recompute(chunk)
+        done += len(chunk)
+        if progress is not None:
+            progress(done, len(ids))
+    return done
