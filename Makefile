@@ -40,6 +40,7 @@ bench: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/machine.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/store.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/gavazzi.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/history_periods.py
 	DATABASE_URL=$(BENCH_DATABASE_URL)_iotorq $(BIN)/python bench/iotorq.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/blynk.py
 	DATABASE_URL=$(BENCH_DATABASE_URL)_buildingx $(BIN)/python bench/buildingx.py

@@ -12,6 +12,7 @@ from apps.core.shared_cache import CacheUnavailable, shared_cache
 from . import query, rollup
 from .models import Sample, Series
 from .query import Rollup
+from .stats.rollups import rollups_from_statistics, statistics_serve
 
 # References per query: stays below SQLite's and PostgreSQL's bound-parameter limits.
 RESOLVE_CHUNK = 10_000
@@ -104,6 +105,9 @@ def rollup_page(
 ) -> dict[int, list[Rollup]]:
     """One page of each series' rollups (`rollup.rollups`), keyed by series id.
 
+    Periods of whole quarter-hours come from the quarter-hour statistics (stats/rollups.py):
+    the cost then follows the page, not the samples before it. Others from the samples:
+
     Finding a page costs a key of the primary index per sample before it (`rollup.rollup_pages`):
     nothing for the first page, about a second 3,000,000 samples deep on the benchmark machine. A
     client reads a long window page after page, and every page tells where the next one starts,
@@ -112,6 +116,35 @@ def rollup_page(
     the next page, a repeated page and a page past the end then cost what they return. Any
     change to a series' samples bumps its revision, and its positions are found anew.
     """
+    by_statistics = {
+        one.pk
+        for one in series
+        if statistics_serve(
+            kind=one.kind,
+            interval_end=one.interval_end,
+            pending=one.statistics_pending,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            period_ms=period_ms,
+        )
+    }
+    result = {
+        pk: rollups_from_statistics(
+            series_id=pk, start_ms=start_ms, end_ms=end_ms, period_ms=period_ms, offset=offset, limit=limit
+        )
+        for pk in by_statistics
+    }
+    series = [one for one in series if one.pk not in by_statistics]
+    if series:
+        result |= _rollup_page_samples(
+            series=series, start_ms=start_ms, end_ms=end_ms, period_ms=period_ms, offset=offset, limit=limit
+        )
+    return result
+
+
+def _rollup_page_samples(
+    *, series: Collection[Series], start_ms: int, end_ms: int, period_ms: int, offset: int, limit: int
+) -> dict[int, list[Rollup]]:
     window = f"{start_ms}:{end_ms}:{period_ms}"
 
     def key(one: Series, at: int) -> str:
