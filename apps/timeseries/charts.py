@@ -18,9 +18,11 @@ from zoneinfo import ZoneInfo
 
 from apps.core.exceptions import Invalid
 
-from .models import MAX_TS_MS, MIN_TS_MS, Sample
-from .query import local_day_edges, local_month_edges, rollups_by_edges, samples_page
+from .models import MAX_TS_MS, MIN_TS_MS, Sample, Series
+from .query import Rollup, local_day_edges, local_month_edges, rollups_by_edges, samples_page
 from .rollup import rollups
+from .stats.calendar import QUARTER_MS
+from .stats.rollups import rollups_from_statistics, statistics_serve
 
 SECOND_MS = 1_000
 MINUTE_MS = 60 * SECOND_MS
@@ -118,9 +120,7 @@ def series_chart(*, series_id: int, start_ms: int, end_ms: int, max_points: int 
             t=[row.ts for row in rows],
             last=[row.value for row in rows],
         )
-    records = rollups(series_ids=[series_id], start_ms=start_ms, end_ms=end_ms, period_ms=period_ms)[
-        series_id
-    ]
+    records = _chart_rollups(series_id=series_id, start_ms=start_ms, end_ms=end_ms, period_ms=period_ms)
     return ChartData(
         start_ms=start_ms,
         end_ms=end_ms,
@@ -130,6 +130,18 @@ def series_chart(*, series_id: int, start_ms: int, end_ms: int, max_points: int 
         min=[record.min for record in records],
         max=[record.max for record in records],
     )
+
+
+def _chart_rollups(*, series_id: int, start_ms: int, end_ms: int, period_ms: int) -> list[Rollup]:
+    """The chart's rollups: from the quarter-hour statistics when its periods are whole
+    quarter-hours and they can serve the series (stats/rollups.py), else from the samples."""
+    window = {"start_ms": start_ms, "end_ms": end_ms, "period_ms": period_ms}
+    if period_ms % QUARTER_MS == 0:
+        found = Series.objects.filter(pk=series_id).values_list("kind", "interval_end", "statistics_pending")
+        for kind, interval_end, pending in found:
+            if statistics_serve(kind=kind, interval_end=interval_end, pending=pending, **window):
+                return rollups_from_statistics(series_id=series_id, **window)
+    return rollups(series_ids=[series_id], **window)[series_id]
 
 
 def _parse_time(value: str, *, field: str, tz: ZoneInfo) -> int:

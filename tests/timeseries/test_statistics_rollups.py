@@ -1,10 +1,13 @@
 """Rollups from the quarter-hour statistics equal the rollups of the samples (stats/rollups.py)."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.timeseries import selectors
+from apps.timeseries.charts import series_chart
 from apps.timeseries.rollup import rollups
 from apps.timeseries.stats.rollups import rollups_from_statistics, statistics_serve
 from apps.timeseries.store import Policy, SampleBatch, write
@@ -79,4 +82,23 @@ def test_which_windows_the_statistics_serve(kind, interval_end, pending, period,
             period_ms=period,
         )
         is served
+    )
+
+
+def test_a_long_chart_is_drawn_from_the_statistics():
+    series = SeriesFactory()
+    put(series, [T0 + i * 60_000 for i in range(3_000)], [float(i % 101) for i in range(3_000)])
+    window = {"start_ms": T0 - 5 * 86_400_000, "end_ms": T0 + 25 * 86_400_000}
+
+    with CaptureQueriesContext(connection) as queries:
+        chart = series_chart(series_id=series.pk, **window)
+
+    assert chart.period_ms == 30 * 60_000
+    assert any("timeseries_stats_quarter" in q["sql"] for q in queries.captured_queries)
+    records = rollups(series_ids=[series.pk], period_ms=chart.period_ms, **window)[series.pk]
+    assert chart.t == [r.period_end_ms - chart.period_ms for r in records]
+    assert (chart.last, chart.min, chart.max) == (
+        [r.value for r in records],
+        [r.min for r in records],
+        [r.max for r in records],
     )
