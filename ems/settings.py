@@ -188,6 +188,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # drf-spectacular's own enum hook, then ours: a schema generated clients can use.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.api.common.schema_hooks.single_request_media_type",
+        "apps.api.common.schema_hooks.generator_local_last",
+    ],
 }
 
 # Celery: with no broker the embedded default runs tasks in-process (eagerly), which together

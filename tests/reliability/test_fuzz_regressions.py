@@ -164,7 +164,8 @@ def test_schema_documents_the_415_of_every_operation_that_takes_a_json_body(open
     failures = {}
     for operation in _operations(openapi):
         media_types = operation.definition.raw.get("requestBody", {}).get("content", {})
-        if "application/json" not in media_types:
+        # application/json or a JSON-based type (Building X documents application/vnd.api+json)
+        if not any(media_type.split(";")[0].endswith(("/json", "+json")) for media_type in media_types):
             continue
         request = _request(operation, tokens_a)
         response = _send(operation, request, data="a=1", content_type="text/plain")

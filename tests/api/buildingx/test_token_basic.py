@@ -1,16 +1,14 @@
 """POST /oauth/token with the client credentials in an `Authorization: Basic` header (RFC 6749
-§2.3.1), the default of OAuth client libraries, as well as in the body."""
+§2.3.1), the default of OAuth client libraries, as well as in the body. authlib's own client
+against both token endpoints: tests/api/clients/test_authlib.py."""
 
 import base64
 from urllib.parse import urlencode
 
 import pytest
-from authlib.integrations.requests_client import OAuth2Session
 from rest_framework.test import APIClient
 
 from apps.access.models import OAuthClient
-from apps.inventory.demo import demo_seed
-from apps.tenancy.services import roles_sync
 
 from .conftest import AUDIENCE, bearer
 
@@ -104,29 +102,3 @@ def test_without_basic_the_body_still_needs_the_client_fields(creds):
         400,
         {"error": "invalid_request", "error_description": "Missing required parameter: client_id"},
     )
-
-
-@pytest.fixture
-def live_creds(transactional_db):
-    """The demo's Building X credentials, committed so the live server's thread sees them. The
-    shipped roles are synced first: an earlier transactional test's flush removed them."""
-    roles_sync()
-    return demo_seed(slug="demo")["buildingx"]
-
-
-@pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
-def test_authlib_gets_a_token_with_either_client_authentication(live_server, live_creds, method):
-    creds = live_creds
-    session = OAuth2Session(creds["client_id"], creds["client_secret"], token_endpoint_auth_method=method)
-
-    token = session.fetch_token(
-        f"{live_server.url}/oauth/token", grant_type="client_credentials", audience=AUDIENCE
-    )
-
-    assert token["token_type"] == "Bearer"
-    assert token["expires_in"] == 86_400
-    values = session.get(
-        f"{live_server.url}/ingest/partitions/{creds['partition_id']}/points/{creds['point_id']}/values"
-    )
-    assert values.status_code == 200
-    assert values.headers["Content-Type"] == "application/vnd.api+json"
