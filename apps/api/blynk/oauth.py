@@ -16,8 +16,8 @@ from apps.access.services import (
     oauth_token_refresh,
     organization_user_login,
 )
+from apps.api.common.legacy_views import DEFAULT_BODY_LIMIT, DialectView
 from apps.api.common.throttling import client_address, login_failures
-from apps.api.common.views import DEFAULT_BODY_LIMIT, DialectView
 
 from . import schema
 from .authentication import BlynkClientAuthentication, token_params

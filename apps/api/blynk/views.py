@@ -7,8 +7,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from apps.api.common.legacy_views import DialectView
 from apps.api.common.params import int_list
-from apps.api.common.views import DialectView
 from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors, services
 from apps.inventory.batch_update import product_batch_update

@@ -15,8 +15,8 @@ from apps.access.models import Dialect
 from apps.access.selectors import oauth_client_authenticate
 from apps.access.tokens import jwt_issue
 from apps.api.common.authentication import basic_credentials
+from apps.api.common.legacy_views import DEFAULT_BODY_LIMIT, DialectView
 from apps.api.common.renderers import ORJSONParser, ORJSONRenderer
-from apps.api.common.views import DEFAULT_BODY_LIMIT, DialectView
 from apps.core.exceptions import NotFound
 from apps.timeseries import query
 

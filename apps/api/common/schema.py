@@ -3,6 +3,7 @@ import re
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import is_list_serializer
 
 PATH_PARAMETER = re.compile(r"{(\w+)}")
 
@@ -15,6 +16,24 @@ class PathAutoSchema(AutoSchema):
     falls back along the MRO, and the base views' docstrings are notes for developers, not API
     users. A view serving several paths may set `path_docs`: its first path parameter's name (None
     for a path without one) to `(summary, description)`, so each path gets its own."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        """A response is a list when it is declared one (`many=True`), nothing else: DRF's
+        `list` action of a router answers an object in every dialect (`{"devices": {...}}`), and
+        drf-spectacular would otherwise wrap it in an array."""
+        if serializer is None:
+            serializer = self.get_response_serializers()
+        if isinstance(serializer, dict) and serializer:
+            serializer = {str(code): s for code, s in serializer.items()}
+            serializer = serializer[min(serializer)]
+        return is_list_serializer(serializer)
+
+    def get_filter_backends(self) -> list:
+        """Every action with a FilterSet has its parameters documented (the FilterSet is their
+        one declaration), list or not: `/v1/devices/{uid}` takes `uids` and `protocol` too."""
+        if getattr(self.view, "filterset_class", None) is None:
+            return []
+        return getattr(self.view, "filter_backends", [])
 
     def get_operation_id(self) -> str:
         path = re.sub(r"[{}]", "", self.path).strip("/").replace("/", "_").replace("-", "_")
@@ -29,7 +48,7 @@ class PathAutoSchema(AutoSchema):
         if docs:
             return docs[1]
         view_class = type(self.view)
-        method = view_class.__dict__.get(self.method.lower())
+        method = view_class.__dict__.get(getattr(self.view, "action", None) or self.method.lower())
         own = getattr(method, "__doc__", None) or view_class.__dict__.get("__doc__")
         return inspect.cleandoc(own) if own else ""
 

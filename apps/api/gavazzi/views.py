@@ -15,9 +15,9 @@ from apps.access.models import Dialect
 from apps.access.services import password_login
 from apps.access.tokens import jwt_issue
 from apps.api.common.errors import Unauthorized
+from apps.api.common.legacy_views import HTTP_METHOD_NAMES, DialectView
 from apps.api.common.params import choice_param, int_list, int_param
 from apps.api.common.throttling import client_address, login_failures
-from apps.api.common.views import HTTP_METHOD_NAMES, DialectView
 from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors
 from apps.timeseries import query

@@ -1,0 +1,95 @@
+"""The base of every dialect view. It owns what no view may forget: authentication to a
+Principal, the tenant (`self.organization`, the only organization a view may read or change),
+the per-organization request limit, the body limit checked before anything parses the body, the
+statement timeout its queries run under, and the dialect's error shape."""
+
+import io
+from typing import ClassVar
+
+from rest_framework.permissions import BasePermission
+from rest_framework.views import APIView
+
+from apps.access.principal import Principal
+
+from .errors import LengthRequired, PayloadTooLarge
+from .ratelimit import OrganizationRateThrottle
+from .timeout import statement_timeout_end, statement_timeout_start
+
+DEFAULT_BODY_LIMIT = 16 * 1024
+# No OPTIONS: it is not in any vendor's API, and DRF's metadata would show internal docstrings
+# without credentials. Left out of the methods a view has, OPTIONS is answered 405 in the
+# dialect's shape and no `Allow` header lists it (DRF lists every method of `http_method_names`
+# that the view defines, and APIView defines `options`). Every dialect view uses this.
+HTTP_METHOD_NAMES = [name for name in APIView.http_method_names if name != "options"]
+
+
+class HasPrincipal(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, Principal)
+
+
+class DialectView(APIView):
+    """Subclasses set `authentication_classes` and `exception_handler` (the dialect's), and
+    `body_limit` for write endpoints. Selectors and services receive `self.organization`."""
+
+    permission_classes: ClassVar = [HasPrincipal]
+    throttle_classes: ClassVar = [OrganizationRateThrottle]
+    http_method_names: ClassVar = HTTP_METHOD_NAMES
+    metadata_class = None
+    body_limit: ClassVar[int] = DEFAULT_BODY_LIMIT
+    exception_handler: ClassVar = None
+
+    def get_exception_handler(self):
+        return type(self).exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        self._enforce_body_limit(request)
+        self._statement_timeout = statement_timeout_start()
+        super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if getattr(self, "_statement_timeout", False):
+            statement_timeout_end()
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def _enforce_body_limit(self, request) -> None:
+        """Refuse by the announced length, before any parser reads the body. A chunked body has
+        no length: Django bounds the body by Content-Length (none: it reads as empty), so it is
+        read here, to at most one byte past the limit, and handed on as a body of known length."""
+        meta = request._request.META
+        if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower() and not meta.get("CONTENT_LENGTH"):
+            self._read_chunked_body(request._request)
+            return
+        try:
+            length = int(meta.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > self.body_limit:
+            raise PayloadTooLarge(f"Request body is larger than {self.body_limit} bytes.")
+
+    def _read_chunked_body(self, django_request) -> None:
+        """Only a server that says its input ends with the body (`wsgi.input_terminated`, PEP 3333
+        extension; gunicorn does) may be read to EOF; elsewhere (runserver) the read would hang or
+        read nothing, so the client is told to send Content-Length. Django 5.2 ignores the flag."""
+        meta = django_request.META
+        if not meta.get("wsgi.input_terminated"):
+            raise LengthRequired("A chunked request body needs a server that reads it; send Content-Length.")
+        # A bytearray grows in place: `bytes +=` would copy the body so far at every read.
+        stream, limit, body = meta["wsgi.input"], self.body_limit, bytearray()
+        while len(body) <= limit:
+            chunk = stream.read(limit + 1 - len(body))
+            if not chunk:
+                break
+            body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+        meta["CONTENT_LENGTH"] = str(len(body))
+        django_request._stream = io.BytesIO(body)
+
+    @property
+    def principal(self) -> Principal:
+        return self.request.auth
+
+    @property
+    def organization(self):
+        return self.request.auth.organization
