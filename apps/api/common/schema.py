@@ -1,6 +1,7 @@
 import inspect
 import re
 
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import is_list_serializer
@@ -76,3 +77,30 @@ def security_scheme(*, target: str, name: str, definition: dict) -> type[OpenApi
 
 def bearer_jwt(description: str) -> dict:
     return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": description}
+
+
+class ParameterFilterExtension(DjangoFilterExtension):
+    """django-filter's extension for the dialects' FilterSets, which also keeps the parameter's
+    `help_text` as its description when the filter's type is declared (`extend_schema_field`):
+    drf-spectacular drops the description then."""
+
+    target_class = "apps.api.common.filters.ParameterBackend"
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        parameters = super().resolve_filter_field(
+            auto_schema, model, filterset_class, field_name, filter_field
+        )
+        help_text = filter_field.extra.get("help_text")
+        if not help_text:
+            return parameters
+        described = []
+        for parameter in parameters:
+            ordered = {}
+            for key, value in parameter.items():
+                if key != "description":
+                    ordered[key] = value
+                if key == "schema":
+                    ordered["description"] = help_text
+            described.append(ordered)
+        return described

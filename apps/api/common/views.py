@@ -10,14 +10,13 @@ version, the catch-alls) derives from `PublicViewSet` instead, and there is no `
 import io
 from typing import ClassVar
 
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.viewsets import ViewSet
 
 from apps.access.principal import Principal
 
 from .errors import LengthRequired, PayloadTooLarge
-from .filters import QueryParameters
+from .filters import ParameterBackend, QueryParameters
 from .ratelimit import OrganizationRateThrottle
 from .timeout import statement_timeout_end, statement_timeout_start
 
@@ -47,7 +46,7 @@ class DialectViewSet(ViewSet):
     body_limit: ClassVar[int] = DEFAULT_BODY_LIMIT
     exception_handler: ClassVar = None
     # For the schema: drf-spectacular documents an action's FilterSet through this backend.
-    filter_backends: ClassVar = [DjangoFilterBackend]
+    filter_backends: ClassVar = [ParameterBackend]
     filtersets: ClassVar[dict[str, type[QueryParameters]]] = {}
 
     @property
