@@ -5,7 +5,6 @@ import re
 
 from django import forms
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
 from apps.api.common.filters import IntegerFilter, ParameterField, ParameterFilter, QueryParameters
 from apps.core.exceptions import Invalid
@@ -51,12 +50,11 @@ class CursorField(ParameterField):
             raise forms.ValidationError(exc.message) from exc
 
 
-@extend_schema_field(OpenApiTypes.DATETIME)
 class TimestampFilter(ParameterFilter):
     field_class = TimestampField
+    openapi_type = OpenApiTypes.DATETIME
 
 
-@extend_schema_field(OpenApiTypes.STR)
 class CursorFilter(ParameterFilter):
     field_class = CursorField
 

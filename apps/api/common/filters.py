@@ -19,7 +19,6 @@ import django_filters
 from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
 from apps.core.exceptions import Invalid
 from apps.core.text import NUL
@@ -112,6 +111,7 @@ class ParameterFilter(django_filters.Filter):
     The label stays empty so that the schema shows the help text or nothing."""
 
     field_class: ClassVar[type[ParameterField]] = ParameterField
+    openapi_type: ClassVar[OpenApiTypes] = OpenApiTypes.STR  # how the schema shows its type
 
     def __init__(self, *, default: Any = None, **kwargs):
         kwargs.setdefault("label", "")
@@ -125,19 +125,19 @@ class ParameterFilter(django_filters.Filter):
         return self._field
 
 
-@extend_schema_field(OpenApiTypes.INT)
 class IntegerFilter(ParameterFilter):
     """An integer within [minimum, maximum] (optional bounds)."""
 
     field_class = IntegerField
+    openapi_type = OpenApiTypes.INT
 
 
-@extend_schema_field(OpenApiTypes.INT64)
 class Integer64Filter(IntegerFilter):
     """An integer documented as int64 (epoch milliseconds)."""
 
+    openapi_type = OpenApiTypes.INT64
 
-@extend_schema_field(OpenApiTypes.STR)
+
 class IntegerListFilter(ParameterFilter):
     """A list of integers given as `?x=1,2,3`, `?x=1&x=2&x=3` or both (the contract's rule), at
     most MAX_LIST_ITEMS; documented as a string, as the comma-separated form is the usual one."""
@@ -151,7 +151,6 @@ class ChoiceFilter(ParameterFilter):
     field_class = ChoiceField
 
 
-@extend_schema_field(OpenApiTypes.STR)
 class TextFilter(ParameterFilter):
     field_class = TextField
 

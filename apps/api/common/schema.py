@@ -4,19 +4,18 @@ import re
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import is_list_serializer
+from drf_spectacular.plumbing import build_basic_type, build_parameter_type, is_list_serializer
+from drf_spectacular.utils import OpenApiParameter
 
-PATH_PARAMETER = re.compile(r"{(\w+)}")
+from .filters import ParameterFilter
 
 
 class PathAutoSchema(AutoSchema):
-    """Operation ids from the path, so one view serving several paths gets one id per path.
+    """Operation ids from the path, so one viewset serving several paths gets one id per path.
 
-    Descriptions come from `extend_schema(description=...)`, from the view's `path_docs` (below),
-    or from the concrete view's and method's own docstrings, never a base class's: drf-spectacular
-    falls back along the MRO, and the base views' docstrings are notes for developers, not API
-    users. A view serving several paths may set `path_docs`: its first path parameter's name (None
-    for a path without one) to `(summary, description)`, so each path gets its own."""
+    Descriptions come from `extend_schema(description=...)` or from the concrete viewset's
+    action's and class's own docstrings, never a base class's: drf-spectacular falls back along
+    the MRO, and the base viewsets' docstrings are notes for developers, not API users."""
 
     def _is_list_view(self, serializer=None) -> bool:
         """A response is a list when it is declared one (`many=True`), nothing else: DRF's
@@ -40,25 +39,11 @@ class PathAutoSchema(AutoSchema):
         path = re.sub(r"[{}]", "", self.path).strip("/").replace("/", "_").replace("-", "_")
         return f"{path}_{self.method.lower()}"
 
-    def get_summary(self) -> str | None:
-        docs = self._path_docs()
-        return docs[0] if docs else super().get_summary()
-
     def get_description(self) -> str:
-        docs = self._path_docs()
-        if docs:
-            return docs[1]
         view_class = type(self.view)
         method = view_class.__dict__.get(getattr(self.view, "action", None) or self.method.lower())
         own = getattr(method, "__doc__", None) or view_class.__dict__.get("__doc__")
         return inspect.cleandoc(own) if own else ""
-
-    def _path_docs(self) -> tuple[str, str] | None:
-        path_docs = getattr(self.view, "path_docs", None)
-        if not path_docs:
-            return None
-        parameters = PATH_PARAMETER.findall(self.path)
-        return path_docs[parameters[0] if parameters else None]
 
 
 def security_scheme(*, target: str, name: str, definition: dict) -> type[OpenApiAuthenticationExtension]:
@@ -80,27 +65,24 @@ def bearer_jwt(description: str) -> dict:
 
 
 class ParameterFilterExtension(DjangoFilterExtension):
-    """django-filter's extension for the dialects' FilterSets, which also keeps the parameter's
-    `help_text` as its description when the filter's type is declared (`extend_schema_field`):
-    drf-spectacular drops the description then."""
+    """django-filter's extension for the dialects' FilterSets: a declared parameter (a
+    ParameterFilter) is documented from its declaration alone, its type, `help_text`, `required`
+    and choices, never guessed from a model field."""
 
     target_class = "apps.api.common.filters.ParameterBackend"
     priority = 1
 
     def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
-        parameters = super().resolve_filter_field(
-            auto_schema, model, filterset_class, field_name, filter_field
-        )
-        help_text = filter_field.extra.get("help_text")
-        if not help_text:
-            return parameters
-        described = []
-        for parameter in parameters:
-            ordered = {}
-            for key, value in parameter.items():
-                if key != "description":
-                    ordered[key] = value
-                if key == "schema":
-                    ordered["description"] = help_text
-            described.append(ordered)
-        return described
+        if not isinstance(filter_field, ParameterFilter):
+            return super().resolve_filter_field(auto_schema, model, filterset_class, field_name, filter_field)
+        choices = filter_field.extra.get("choices")
+        return [
+            build_parameter_type(
+                name=field_name,
+                schema=build_basic_type(filter_field.openapi_type),
+                location=OpenApiParameter.QUERY,
+                required=filter_field.extra["required"],
+                description=filter_field.extra.get("help_text"),
+                enum=[value for value, _ in choices] if choices else None,
+            )
+        ]

@@ -45,6 +45,7 @@ class DialectViewSet(ViewSet):
     metadata_class = None
     body_limit: ClassVar[int] = DEFAULT_BODY_LIMIT
     exception_handler: ClassVar = None
+    statement_timeout: ClassVar[bool] = True  # False only for an endpoint that runs no query
     # For the schema: drf-spectacular documents an action's FilterSet through this backend.
     filter_backends: ClassVar = [ParameterBackend]
     filtersets: ClassVar[dict[str, type[QueryParameters]]] = {}
@@ -69,7 +70,7 @@ class DialectViewSet(ViewSet):
 
     def initial(self, request, *args, **kwargs):
         self._enforce_body_limit(request)
-        self._statement_timeout = statement_timeout_start()
+        self._statement_timeout = self.statement_timeout and statement_timeout_start()
         super().initial(request, *args, **kwargs)
 
     def finalize_response(self, request, response, *args, **kwargs):
