@@ -39,6 +39,13 @@ from .filters import (
 from .schema import LoginSerializer, TokenSerializer
 
 TAGS = ["EMS gateway"]
+# The reads of the signals of a device or a load (`/v1/devices/{uid}/realtime`, ...).
+SCOPED_READS = {
+    "signals": SignalFilter,
+    "realtime": SignalFilter,
+    "history_last": SignalFilter,
+    "history": HistoryFilter,
+}
 
 
 def documented(docs: tuple[str, str], response, **kwargs):
@@ -128,13 +135,6 @@ class GavazziViewSet(TenantViewSet):
     authentication_classes: ClassVar = [GavazziAuthentication]
     exception_handler = staticmethod(exception_handler)
     lookup_value_regex = "[^/]+"
-    filtersets: ClassVar = {
-        "loads": LoadFilter,
-        "signals": SignalFilter,
-        "realtime": SignalFilter,
-        "history_last": SignalFilter,
-        "history": HistoryFilter,
-    }
 
     def scope(self) -> dict:
         """The device or load named in the path ({} for the unscoped paths)."""
@@ -253,7 +253,12 @@ class GatewayViewSet(GavazziViewSet):
 
 class DeviceViewSet(GavazziViewSet):
     lookup_url_kwarg = "device_uid"
-    filtersets: ClassVar = {**GavazziViewSet.filtersets, "list": DeviceFilter, "retrieve": DeviceFilter}
+    filtersets: ClassVar = {
+        **SCOPED_READS,
+        "list": DeviceFilter,
+        "retrieve": DeviceFilter,
+        "loads": LoadFilter,
+    }
 
     @documented(schema.DEVICE_DOCS[None], schema.DEVICES)
     def list(self, request):
@@ -299,7 +304,7 @@ class DeviceViewSet(GavazziViewSet):
 
 class LoadViewSet(GavazziViewSet):
     lookup_url_kwarg = "load_uid"
-    filtersets: ClassVar = {**GavazziViewSet.filtersets, "list": LoadFilter, "retrieve": LoadFilter}
+    filtersets: ClassVar = {**SCOPED_READS, "list": LoadFilter, "retrieve": LoadFilter}
 
     @documented(schema.LOAD_DOCS[None], schema.LOADS)
     def list(self, request):
