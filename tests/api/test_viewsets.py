@@ -53,6 +53,7 @@ def test_every_filterset_belongs_to_an_action_its_viewset_has():
     assert stray == []
 
 
+@pytest.mark.django_db
 def test_a_tenant_viewset_that_allows_anyone_still_needs_a_principal():
     ran = []
 
