@@ -1,7 +1,8 @@
 """Every endpoint of the four dialects is an action of a viewset on one of the two bases
 (apps/api/common/views.py), the tenant-scoped one unless it answers without credentials; a
 tenant viewset cannot drop its principal check; the query parameters are read through FilterSets
-whose multi-value integers follow the contract's rule (`?uids=1,2&uids=3`)."""
+whose multi-value integers follow the contract's rule (`?uids=1,2&uids=3`), and the schema
+documents them from those FilterSets."""
 
 import pytest
 import yaml
