@@ -18,7 +18,7 @@ CATCH_ALL = {
 def concrete(route: str) -> str:
     if route in CATCH_ALL:
         return CATCH_ALL[route]
-    parts = ["1" if part.startswith("<") else part for part in route.split("/")]
+    parts = ["1" if part.startswith("{") else part for part in route.split("/")]
     return "/" + "/".join(parts)
 
 

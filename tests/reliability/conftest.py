@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pytest
 from rest_framework.test import APIClient
 
+from tests.api.endpoints import HTTP_METHODS, endpoints  # noqa: F401 (HTTP_METHODS: re-exported)
+
 AUDIENCE = "https://horizon.siemens.com"
 
 
@@ -84,27 +86,6 @@ def tokens_b(other_demo) -> Tokens:
     return tokens_for(other_demo)
 
 
-HTTP_METHODS = ("get", "post", "put", "patch", "delete")
-
-
 def dialect_endpoints() -> set[tuple[str, str]]:
-    """(METHOD, route) for every method of every view in `apps.api`, walking the root URLconf,
-    so an endpoint added anywhere is found."""
-    from django.urls import URLResolver, get_resolver
-
-    found: set[tuple[str, str]] = set()
-
-    def walk(patterns, prefix: str) -> None:
-        for entry in patterns:
-            if isinstance(entry, URLResolver):
-                walk(entry.url_patterns, prefix + str(entry.pattern))
-                continue
-            view = getattr(entry.callback, "view_class", entry.callback)
-            if not view.__module__.startswith("apps.api."):
-                continue
-            for method in HTTP_METHODS:
-                if callable(getattr(view, method, None)):
-                    found.add((method.upper(), prefix + str(entry.pattern)))
-
-    walk(get_resolver().url_patterns, "")
-    return found
+    """(METHOD, route) for every action of every viewset in `apps.api` (tests/api/endpoints.py)."""
+    return {(endpoint.method, endpoint.route) for endpoint in endpoints()}

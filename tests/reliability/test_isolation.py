@@ -367,14 +367,14 @@ def ems_scoped(template: str):
     return probe
 
 
-DEVICE, LOAD, SIGNAL = "<str:device_uid>", "<str:load_uid>", "<str:signal_uid>"
+DEVICE, LOAD, SIGNAL = "{device_uid}", "{load_uid}", "{signal_uid}"
 VALUE = {"deviceId": "<uid>", "dataStreamId": 7, "value": 42.0}
 
 MATRIX: dict[tuple[str, str], Callable[[World], None]] = {
     # ioTORQ: variables by meter code and by id, jobs by id
     ("POST", "ems/api/import/"): iotorq_import("/ems/api/import/"),
     ("POST", "ems/api/import"): iotorq_import("/ems/api/import"),
-    ("GET", "ems/api/import/<str:job_id>/"): iotorq_job,
+    ("GET", "ems/api/import/{job_id}/"): iotorq_job,
     # Blynk
     ("POST", "oauth2/token"): blynk_token,
     ("GET", "api/v2/organization/device/datastreams"): blynk_query(
@@ -410,8 +410,8 @@ MATRIX: dict[tuple[str, str], Callable[[World], None]] = {
     },
     # Building X
     ("POST", "oauth/token"): buildingx_token,
-    ("GET", "ingest/partitions/<str:partitionId>/points/<str:pointId>/values"): buildingx_values("get"),
-    ("POST", "ingest/partitions/<str:partitionId>/points/<str:pointId>/values"): buildingx_values("post"),
+    ("GET", "ingest/partitions/{partitionId}/points/{pointId}/values"): buildingx_values("get"),
+    ("POST", "ingest/partitions/{partitionId}/points/{pointId}/values"): buildingx_values("post"),
     **{
         (method.upper(), "^ingest/"): catch_all(lambda uid: f"/ingest/partitions/{uid}", "buildingx", method)
         for method in HTTP_METHODS

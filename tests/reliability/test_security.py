@@ -317,7 +317,7 @@ WRITE_LIMITS = {
     "api/v1/organization/device/import/batch": ("blynk", 4 * MIB),
     "api/v1/organization/device/datastream/property": ("blynk", 4 * MIB),
     "oauth/token": ("buildingx token", 16 * KIB),
-    "ingest/partitions/<str:partitionId>/points/<str:pointId>/values": ("buildingx", MIB),
+    "ingest/partitions/{partitionId}/points/{pointId}/values": ("buildingx", MIB),
     "v1/auth/login": ("gavazzi", 16 * KIB),
 }
 

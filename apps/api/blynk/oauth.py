@@ -17,7 +17,7 @@ from apps.access.services import (
     organization_user_login,
 )
 from apps.api.common.throttling import client_address, login_failures
-from apps.api.common.views import DEFAULT_BODY_LIMIT, DialectView
+from apps.api.common.views import DEFAULT_BODY_LIMIT, TenantViewSet
 
 from . import schema
 from .authentication import BlynkClientAuthentication, token_params
@@ -28,7 +28,7 @@ GRANTS = ("client_credentials", "refresh_token", "user_credentials", "password")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-class TokenView(DialectView):
+class TokenViewSet(TenantViewSet):
     """Issues an access token (a JWT, BLYNK_ACCESS_TOKEN_LIFETIME_SECONDS) and a single-use
     refresh token to an authenticated client of the Blynk dialect:
 
@@ -66,7 +66,7 @@ class TokenView(DialectView):
             503: OpenApiResponse(schema.BlynkOAuthErrorSerializer, description="temporarily_unavailable"),
         },
     )
-    def post(self, request):
+    def create(self, request):
         params = token_params(request)
         grant = params.get("grant_type")
         if not grant:

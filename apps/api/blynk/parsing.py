@@ -1,4 +1,5 @@
-"""Reading the Blynk dialect's requests: JSON bodies (orjson), body fields and query parameters.
+"""Reading the Blynk dialect's requests: JSON bodies (orjson) and body fields (the query
+parameters are declared in filters.py).
 Every error is an Invalid whose message names the field in the dialect's own words
 (`deviceId`, `values[3].ts`)."""
 
@@ -9,9 +10,7 @@ import orjson
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import BaseParser
 
-from apps.api.common.params import int_param
 from apps.core.exceptions import Invalid
-from apps.core.text import NUL
 
 INT32_MAX = 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -67,24 +66,6 @@ def body_field(data: dict, name: str, kind: type, what: str, *, required: bool =
     value = data[name]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise Invalid(f"'{name}' must be {what}.", field=name)
-    return value
-
-
-def query_int(
-    params, name: str, *, required: bool = False, default: int | None = None, **limits
-) -> int | None:
-    """An integer query parameter (see common.params.int_param); `required` makes absence a 400."""
-    if required and params.get(name) is None:
-        raise Invalid(f"'{name}' is required.", field=name)
-    return int_param(params, name, default=default, **limits)
-
-
-def query_text(params, name: str) -> str | None:
-    """A text query parameter (`pin`); None when absent. A NUL in it is a 400: it names nothing,
-    and PostgreSQL could not even look it up (apps.core.text)."""
-    value = params.get(name)
-    if value is not None and NUL in value:
-        raise Invalid(f"'{name}' may not contain the NUL character (U+0000).", field=name)
     return value
 
 

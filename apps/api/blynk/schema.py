@@ -2,7 +2,6 @@
 endpoint's client, Bearer for the rest), request and response shapes, parameters. Only
 documentation; the views parse with parsing.py and render with render.py."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
@@ -147,22 +146,6 @@ class BlynkPropertySerializer(serializers.Serializer):
 
 ERRORS = {status: BlynkErrorSerializer for status in (400, 401, 403, 404, 413, 415, 429, 503)}
 
-DEVICE_ID = OpenApiParameter("deviceId", int, required=True)
-DEVICE_IDS = OpenApiParameter(
-    "deviceIds", str, required=True, description="At most 10 device ids: 1,2 or repeated."
-)
-DATASTREAM_IDS = OpenApiParameter(
-    "dataStreamIds", str, description="Datastream ids to keep: 1,2 or repeated."
-)
-HISTORY_PARAMETERS = [
-    DEVICE_ID,
-    OpenApiParameter("dataStreamId", int, description="The datastream (or give pin)."),
-    OpenApiParameter("pin", str, description="The datastream's pin, e.g. v1 (when no dataStreamId)."),
-    OpenApiParameter("from", OpenApiTypes.INT64, required=True, description="Epoch ms, inclusive."),
-    OpenApiParameter("to", OpenApiTypes.INT64, required=True, description="Epoch ms, inclusive."),
-    OpenApiParameter("page", int, description="0-based, default 0."),
-    OpenApiParameter("size", int, description="1..1000, default 50."),
-]
 TOKEN_PARAMETERS = [
     OpenApiParameter(
         "grant_type",

@@ -1,6 +1,7 @@
 """Every path of the Blynk dialect (API.md §2). Identifiers travel in query parameters or the
 JSON body, never in the path; any other /api/v1|v2/organization/ path is a 404 in the Blynk
-error shape."""
+error shape. The vendor's paths are fixed RPC-style names, not resources a router would derive,
+so each is mapped to its viewset action here."""
 
 from django.urls import path, re_path
 
@@ -9,19 +10,24 @@ from . import oauth, views
 ORG = "api/v1/organization"
 
 
-def route(pattern: str, view, name: str):
-    return path(pattern, view.as_view(), name=f"blynk-{name}")
+def route(pattern: str, method: str, action: str, name: str):
+    viewset = views.DataStreamViewSet.as_view({method: action})
+    return path(pattern, viewset, name=f"blynk-{name}")
 
+
+EVERY_METHOD = {method: "unknown" for method in ("get", "post", "put", "patch", "delete")}
 
 urlpatterns = [
-    route("oauth2/token", oauth.TokenView, "token"),
-    route("api/v2/organization/device/datastreams", views.DataStreamValuesView, "datastreams"),
-    route(f"{ORG}/device/datastreams/batch", views.BatchDataStreamValuesView, "datastreams-batch"),
-    route(f"{ORG}/device/datastream/history", views.HistoryView, "history"),
-    route(f"{ORG}/device/datastream", views.DataStreamValueView, "value"),
-    route(f"{ORG}/device/datastreams", views.DataStreamValuesUpdateView, "values"),
-    route(f"{ORG}/product/devices/batch-update", views.ProductBatchUpdateView, "batch-update"),
-    route(f"{ORG}/device/import/batch", views.HistoryImportView, "import"),
-    route(f"{ORG}/device/datastream/property", views.PropertyView, "property"),
-    re_path(r"^api/v[12]/organization/", views.UnknownPathView.as_view(), name="blynk-unknown"),
+    path("oauth2/token", oauth.TokenViewSet.as_view({"post": "create"}), name="blynk-token"),
+    route("api/v2/organization/device/datastreams", "get", "values", "datastreams"),
+    route(f"{ORG}/device/datastreams/batch", "get", "batch_values", "datastreams-batch"),
+    route(f"{ORG}/device/datastream/history", "get", "history", "history"),
+    route(f"{ORG}/device/datastream", "post", "set_value", "value"),
+    route(f"{ORG}/device/datastreams", "post", "set_values", "values"),
+    route(f"{ORG}/product/devices/batch-update", "post", "batch_update", "batch-update"),
+    route(f"{ORG}/device/import/batch", "post", "import_history", "import"),
+    route(f"{ORG}/device/datastream/property", "post", "set_property", "property"),
+    re_path(
+        r"^api/v[12]/organization/", views.UnknownPathViewSet.as_view(EVERY_METHOD), name="blynk-unknown"
+    ),
 ]

@@ -4,11 +4,9 @@ call selectors and services, render."""
 from typing import ClassVar
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from apps.api.common.params import int_list
-from apps.api.common.views import DialectView
+from apps.api.common.views import PublicViewSet, TenantViewSet
 from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors, services
 from apps.inventory.batch_update import product_batch_update
@@ -19,33 +17,30 @@ from apps.timeseries.selectors import samples_total
 from . import render, schema
 from .authentication import BlynkAuthentication
 from .errors import DATASTREAM_NOT_FOUND, DEVICE_NOT_FOUND, exception_handler
-from .parsing import (
-    INT32_MAX,
-    OrjsonParser,
-    batch_update_body,
-    body_field,
-    body_id,
-    body_object,
-    import_points,
-    query_int,
-    query_text,
-)
+from .filters import BatchDataStreamValuesFilter, DataStreamValuesFilter, HistoryFilter
+from .parsing import OrjsonParser, batch_update_body, body_field, body_id, body_object, import_points
 from .permissions import ORG_DEVICE_DATA_IMPORT, ORG_DEVICES_CONTROL, device_owner_scope
 
 BODY_LIMIT = 4 * 1024 * 1024
-MAX_BATCH_DEVICES = 10
 MAX_IMPORT_VALUES = 10_000
 MAX_BATCH_ROWS = 10_000
-MAX_PAGE_SIZE = 1_000
-DEFAULT_PAGE_SIZE = 50
 TAGS = ["Blynk"]
 
 
-class BlynkView(DialectView):
+class DataStreamViewSet(TenantViewSet):
+    """Every datastream endpoint of the dialect, one action each; the paths are the vendor's
+    fixed RPC-style ones (urls.py maps each to its action). Every action checks the caller's
+    permissions (`scope`) before anything about its devices is looked up."""
+
     authentication_classes: ClassVar = [BlynkAuthentication]
     parser_classes: ClassVar = [OrjsonParser]
     exception_handler = staticmethod(exception_handler)
     body_limit = BODY_LIMIT
+    filtersets: ClassVar = {
+        "values": DataStreamValuesFilter,
+        "batch_values": BatchDataStreamValuesFilter,
+        "history": HistoryFilter,
+    }
 
     def scope(self, *required: str):
         """Check the permissions (403), return the owner the caller's devices are limited to."""
@@ -67,45 +62,31 @@ class BlynkView(DialectView):
             )
         return stream
 
-
-class DataStreamValuesView(BlynkView):
     @extend_schema(
         tags=TAGS,
         summary="Get device datastream values",
         description=schema.VALUES_DESCRIPTION,
-        parameters=[schema.DEVICE_ID, schema.DATASTREAM_IDS],
         responses={200: schema.BlynkDataStreamValueSerializer(many=True), **schema.ERRORS},
     )
-    def get(self, request):
+    def values(self, request):
         owner = self.scope()
-        params = request.query_params
-        uid = query_int(params, "deviceId", required=True)
-        stream_ids = int_list(params, "dataStreamIds")
-        device = self.device(uid, owner)
-        streams = selectors.datastream_list(devices=[device], stream_ids=stream_ids)
+        params = self.query()
+        device = self.device(params["deviceId"], owner)
+        streams = selectors.datastream_list(devices=[device], stream_ids=params["dataStreamIds"])
         return Response([render.datastream_value(stream) for stream in streams])
-
-
-class BatchDataStreamValuesView(BlynkView):
-    """Up to 10 devices (distinct ids); missing and invisible ones are left out, in request order."""
 
     @extend_schema(
         tags=TAGS,
         summary="Get datastreams values for multiple devices",
         description=schema.BATCH_VALUES_DESCRIPTION,
-        parameters=[schema.DEVICE_IDS, schema.DATASTREAM_IDS],
         responses={200: schema.BlynkDeviceDataStreamsSerializer(many=True), **schema.ERRORS},
     )
-    def get(self, request):
+    def batch_values(self, request):
+        """Up to 10 devices (distinct ids); missing and invisible ones are left out, in request
+        order."""
         owner = self.scope()
-        params = request.query_params
-        uids = int_list(params, "deviceIds")
-        if uids is None:
-            raise Invalid("'deviceIds' is required.", field="deviceIds")
-        uids = list(dict.fromkeys(uids))
-        if len(uids) > MAX_BATCH_DEVICES:
-            raise Invalid(f"'deviceIds' may name at most {MAX_BATCH_DEVICES} devices.", field="deviceIds")
-        stream_ids = int_list(params, "dataStreamIds")
+        params = self.query()
+        uids, stream_ids = params["deviceIds"], params["dataStreamIds"]
         devices = selectors.device_find_many(organization=self.organization, uids=uids, owner=owner)
         found = [devices[uid] for uid in uids if uid in devices]
         streams: dict[int, list[dict]] = {device.pk: [] for device in found}
@@ -113,34 +94,21 @@ class BatchDataStreamValuesView(BlynkView):
             streams[stream.device_id].append(render.datastream_value(stream))
         return Response([{"deviceId": device.uid, "dataStreams": streams[device.pk]} for device in found])
 
-
-class HistoryView(BlynkView):
-    """Samples of a numeric datastream in [from, to] (both inclusive), oldest first, 0-based pages:
-    one count (cached until the series changes) and one page query on the sample table's
-    primary key."""
-
     @extend_schema(
         tags=TAGS,
         summary="Get datastream history",
         description=schema.HISTORY_DESCRIPTION,
-        parameters=schema.HISTORY_PARAMETERS,
         responses={200: schema.BlynkHistorySerializer, **schema.ERRORS},
     )
-    def get(self, request):
+    def history(self, request):
+        """Samples of a numeric datastream in [from, to] (both inclusive), oldest first, 0-based
+        pages: one count (cached until the series changes) and one page query on the sample
+        table's primary key."""
         owner = self.scope()
-        params = request.query_params
-        uid = query_int(params, "deviceId", required=True)
-        stream_id = query_int(params, "dataStreamId", minimum=0, maximum=INT32_MAX)
-        pin = query_text(params, "pin")
-        if stream_id is None and not pin:
-            raise Invalid("'dataStreamId' or 'pin' is required.", field="dataStreamId")
-        start = query_int(params, "from", required=True)
-        end = query_int(params, "to", required=True)
-        if start > end:
-            raise Invalid("'from' must not be after 'to'.", field="from")
-        page = query_int(params, "page", default=0, minimum=0, maximum=INT32_MAX)
-        size = query_int(params, "size", default=DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
-        device = self.device(uid, owner)
+        params = self.query()
+        stream_id, pin = params["dataStreamId"], params["pin"]
+        start, end, page, size = params["from"], params["to"], params["page"], params["size"]
+        device = self.device(params["deviceId"], owner)
         stream = self.datastream(device, stream_id=stream_id, pin=None if stream_id is not None else pin)
         services.datastream_require_history(datastream=stream)
         if stream.series_id is None:
@@ -156,8 +124,6 @@ class HistoryView(BlynkView):
         )
         return Response(render.history(total, rows, stream.value_type))
 
-
-class DataStreamValueView(BlynkView):
     @extend_schema(
         tags=TAGS,
         summary="Update single datastream value",
@@ -165,7 +131,7 @@ class DataStreamValueView(BlynkView):
         request=schema.BlynkValueUpdateSerializer,
         responses={204: None, **schema.ERRORS},
     )
-    def post(self, request):
+    def set_value(self, request):
         owner = self.scope(ORG_DEVICES_CONTROL)
         data = body_object(request)
         uid, stream_id = body_id(data, "deviceId"), body_id(data, "dataStreamId")
@@ -175,8 +141,6 @@ class DataStreamValueView(BlynkView):
         services.datastream_value_set(datastream=stream, value=data["value"])
         return Response(status=204)
 
-
-class DataStreamValuesUpdateView(BlynkView):
     @extend_schema(
         tags=TAGS,
         summary="Update multiple datastream values",
@@ -184,7 +148,7 @@ class DataStreamValuesUpdateView(BlynkView):
         request=schema.BlynkValuesUpdateSerializer,
         responses={204: None, **schema.ERRORS},
     )
-    def post(self, request):
+    def set_values(self, request):
         owner = self.scope(ORG_DEVICES_CONTROL)
         data = body_object(request)
         uid = body_id(data, "deviceId")
@@ -199,8 +163,6 @@ class DataStreamValuesUpdateView(BlynkView):
         services.datastream_values_set(device=device, values=by_id)
         return Response(status=204)
 
-
-class ProductBatchUpdateView(BlynkView):
     @extend_schema(
         tags=TAGS,
         summary="Batch update datastream values for multiple devices",
@@ -208,7 +170,7 @@ class ProductBatchUpdateView(BlynkView):
         request=schema.BlynkBatchUpdateSerializer,
         responses={204: None, 200: schema.BlynkBatchUpdateResultSerializer, **schema.ERRORS},
     )
-    def post(self, request):
+    def batch_update(self, request):
         owner = self.scope(ORG_DEVICES_CONTROL)
         body = batch_update_body(body_object(request), max_rows=MAX_BATCH_ROWS)
         try:
@@ -225,8 +187,6 @@ class ProductBatchUpdateView(BlynkView):
             return Response(status=204)
         return Response(render.batch_update(result, debug=body.debug))
 
-
-class HistoryImportView(BlynkView):
     @extend_schema(
         tags=TAGS,
         summary="Import batch data",
@@ -234,7 +194,7 @@ class HistoryImportView(BlynkView):
         request=schema.BlynkImportSerializer,
         responses={204: None, **schema.ERRORS},
     )
-    def post(self, request):
+    def import_history(self, request):
         owner = self.scope(ORG_DEVICE_DATA_IMPORT)
         data = body_object(request)
         uid, stream_id = body_id(data, "deviceId"), body_id(data, "dataStreamId")
@@ -249,8 +209,6 @@ class HistoryImportView(BlynkView):
         services.datastream_history_import(datastream=stream, ts=stamps, values=values)
         return Response(status=204)
 
-
-class PropertyView(BlynkView):
     @extend_schema(
         tags=TAGS,
         summary="Update datastream widget property",
@@ -258,7 +216,7 @@ class PropertyView(BlynkView):
         request=schema.BlynkPropertySerializer,
         responses={204: None, **schema.ERRORS},
     )
-    def post(self, request):
+    def set_property(self, request):
         owner = self.scope(ORG_DEVICES_CONTROL)
         data = body_object(request)
         uid, stream_id = body_id(data, "deviceId"), body_id(data, "dataStreamId")
@@ -269,15 +227,14 @@ class PropertyView(BlynkView):
         return Response(status=204)
 
 
-class UnknownPathView(BlynkView):
-    """Any other /api/v1|v2/organization/ path: a 404 in the Blynk error shape."""
+class UnknownPathViewSet(PublicViewSet):
+    """Any other /api/v1|v2/organization/ path: a 404 in the Blynk error shape, for every method."""
 
-    authentication_classes: ClassVar = []
-    permission_classes: ClassVar = [AllowAny]
+    parser_classes: ClassVar = [OrjsonParser]
+    exception_handler = staticmethod(exception_handler)
+    body_limit = BODY_LIMIT
     throttle_classes: ClassVar = []
 
     @extend_schema(exclude=True)
-    def get(self, request, **kwargs):
+    def unknown(self, request, **kwargs):
         raise NotFound("No such endpoint.")
-
-    post = put = patch = delete = get

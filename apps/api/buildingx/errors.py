@@ -91,7 +91,7 @@ def _invalid(invalid: Invalid) -> dict:
         return error_object(
             400, code, invalid.message, {"pointer": f"/data/{invalid.index}/attributes/{member}"}
         )
-    # Query-parameter helpers (apps.api.common.params) name the parameter in `field`.
+    # Query parameters (apps.api.common.filters) are named in `field`.
     source = {"parameter": invalid.field} if invalid.field else None
     return error_object(
         400, "invalid-parameter" if invalid.field else "invalid-member", invalid.message, source

@@ -22,7 +22,6 @@ from typing import Any
 from django.http import QueryDict
 from rest_framework.exceptions import UnsupportedMediaType
 
-from apps.api.common.params import int_param
 from apps.timeseries.models import MAX_TS_MS, MIN_TS_MS, TS_RANGE_TEXT
 
 from .errors import DocumentRejected, MemberInvalid, OAuthError
@@ -41,7 +40,6 @@ FILTER_LT = "filter[timestamp][lt]"
 PAGE_LIMIT = "page[limit]"
 PAGE_CURSOR = "page[cursor]"
 OVERWRITE = "overwrite"
-READ_PARAMETERS = (FILTER_GTE, FILTER_LT, PAGE_LIMIT, PAGE_CURSOR)
 # JSON:API says a server must refuse (400) `include` and `sort` it does not support, and the
 # `filter[...]` / `page[...]` families are ours to define: an unknown member of them would
 # otherwise be ignored silently and answer more than the client asked for.
@@ -58,7 +56,6 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # A decimal number as a string: optional sign, digits with an optional fraction, an optional
 # exponent. No blanks, underscores, hex, "nan" or "inf".
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
-_UNENCODED_PLUS = re.compile(r"(:\d{2}(?:\.\d+)?) (\d{2}:\d{2})$", re.ASCII)
 _CURSOR_PREFIX = "ts:"
 _MISSING = object()
 
@@ -73,14 +70,6 @@ class PointValues:
 
     def __len__(self) -> int:
         return len(self.ts)
-
-
-@dataclass(frozen=True)
-class ValuesQuery:
-    start_ms: int
-    end_ms: int
-    after_ts: int | None
-    limit: int
 
 
 def timestamp_ms(raw: str) -> int | None:
@@ -249,39 +238,6 @@ def overwrite_param(params: QueryDict) -> bool:
     if len(set(raw)) != 1 or raw[0] not in ("true", "false"):
         raise MemberInvalid("invalid-parameter", "'overwrite' must be true or false.", parameter=OVERWRITE)
     return raw[0] == "true"
-
-
-def values_query(params: QueryDict) -> ValuesQuery:
-    """The read extension's filter and paging parameters. The time bounds are always set, within
-    the store's range: a sample outside it (stored before writes were held to it) has no RFC
-    3339 timestamp to show and is left out of every page."""
-    for name in params:
-        if REFUSED_PARAMETERS.fullmatch(name) and name not in READ_PARAMETERS:
-            raise MemberInvalid("unsupported-parameter", f"'{name}' is not supported.", parameter=name)
-    start_ms, end_ms = _time_param(params, FILTER_GTE), _time_param(params, FILTER_LT)
-    start_ms = MIN_TS_MS if start_ms is None else max(start_ms, MIN_TS_MS)
-    end_ms = MAX_TS_MS + 1 if end_ms is None else min(end_ms, MAX_TS_MS + 1)
-    # An Invalid naming the parameter, which errors.py reports as `source.parameter`.
-    limit = int_param(params, PAGE_LIMIT, default=DEFAULT_PAGE_LIMIT, minimum=1, maximum=MAX_PAGE_LIMIT)
-    raw_cursor = params.get(PAGE_CURSOR)
-    after_ts = None if raw_cursor is None else cursor_ts(raw_cursor)
-    return ValuesQuery(start_ms=start_ms, end_ms=end_ms, after_ts=after_ts, limit=limit)
-
-
-def _time_param(params: QueryDict, name: str) -> int | None:
-    raw = params.get(name)
-    if raw is None:
-        return None
-    # A "+02:00" offset typed into a URL unencoded arrives as " 02:00" (a "+" in a query string
-    # is a space); nothing else can put a space there, so it is read as the "+" it was.
-    ms = timestamp_ms(_UNENCODED_PLUS.sub(r"\1+\2", raw))
-    if ms is None:
-        raise MemberInvalid(
-            "invalid-parameter",
-            f"'{name}' must be an RFC 3339 date-time, e.g. 2022-07-11T11:11:30Z.",
-            parameter=name,
-        )
-    return ms
 
 
 def cursor_for(ts: int) -> str:

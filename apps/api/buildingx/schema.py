@@ -11,13 +11,7 @@ from apps.api.common.schema import bearer_jwt, security_scheme
 
 from .parsing import (
     BODY_LIMIT,
-    DEFAULT_PAGE_LIMIT,
-    FILTER_GTE,
-    FILTER_LT,
-    MAX_PAGE_LIMIT,
     MAX_VALUES,
-    PAGE_CURSOR,
-    PAGE_LIMIT,
     QUALITY_MAX,
     QUALITY_MIN,
     RESOURCE_TYPE,
@@ -156,13 +150,6 @@ OVERWRITE = OpenApiParameter(
     enum=["true", "false"],
     description="true: replace stored values (and quality) at the same millisecond. Default false.",
 )
-READ = [
-    OpenApiParameter(FILTER_GTE, OpenApiTypes.DATETIME, description="RFC 3339; values at or after it."),
-    OpenApiParameter(FILTER_LT, OpenApiTypes.DATETIME, description="RFC 3339; values before it."),
-    OpenApiParameter(PAGE_LIMIT, int, description=f"1..{MAX_PAGE_LIMIT}, default {DEFAULT_PAGE_LIMIT}."),
-    OpenApiParameter(PAGE_CURSOR, str, description="Opaque; take it from links.next."),
-]
-
 TOKEN_DESCRIPTION = (
     "Client credentials of a machine user (an OAuth client of the Building X dialect, managed in the "
     f"admin) give a JWT valid {settings.BUILDINGX_TOKEN_LIFETIME_SECONDS} s; no refresh token. JSON "

@@ -8,7 +8,6 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.parsers import FormParser
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from apps.access.models import Dialect
@@ -16,13 +15,15 @@ from apps.access.selectors import oauth_client_authenticate
 from apps.access.tokens import jwt_issue
 from apps.api.common.authentication import basic_credentials
 from apps.api.common.renderers import ORJSONParser, ORJSONRenderer
-from apps.api.common.views import DEFAULT_BODY_LIMIT, DialectView
+from apps.api.common.views import DEFAULT_BODY_LIMIT, PublicViewSet, TenantViewSet
 from apps.core.exceptions import NotFound
 from apps.timeseries import query
+from apps.timeseries.models import MAX_TS_MS, MIN_TS_MS
 
 from . import parsing, render, schema
 from .authentication import BuildingXAuthentication
 from .errors import ACCESS_DENIED, BASIC_CHALLENGE, OAuthError, exception_handler, token_exception_handler
+from .filters import PointValuesFilter
 from .jsonapi import FirstRendererNegotiation, JSONAPIParser, JSONAPIRenderer
 from .selectors import point_for_client
 from .services import point_values_write
@@ -32,12 +33,10 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 TAG = "Building X"
 
 
-class TokenView(DialectView):
+class TokenViewSet(PublicViewSet):
     """Machine-user client credentials for a JWT (BUILDINGX_TOKEN_LIFETIME_SECONDS), no refresh
     token. Errors in the OAuth shape."""
 
-    authentication_classes: ClassVar = []
-    permission_classes: ClassVar = [AllowAny]
     parser_classes: ClassVar = [ORJSONParser, FormParser]
     renderer_classes: ClassVar = [ORJSONRenderer]
     content_negotiation_class = FirstRendererNegotiation
@@ -52,7 +51,7 @@ class TokenView(DialectView):
         request=schema.BuildingXTokenRequestSerializer,
         responses=schema.TOKEN_RESPONSES,
     )
-    def post(self, request):
+    def create(self, request):
         media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
         if media_type not in ("application/json", "application/x-www-form-urlencoded"):
             raise OAuthError(
@@ -85,16 +84,17 @@ class TokenView(DialectView):
         )
 
 
-class BuildingXView(DialectView):
+class PointValuesViewSet(TenantViewSet):
+    """The values of one point: `create` (POST, the vendor's ingest) and `list` (GET, a project
+    extension), under the path's partition and point."""
+
     authentication_classes: ClassVar = [BuildingXAuthentication]
     parser_classes: ClassVar = [JSONAPIParser, ORJSONParser]
     renderer_classes: ClassVar = [JSONAPIRenderer]
     content_negotiation_class = FirstRendererNegotiation
     exception_handler = staticmethod(exception_handler)
-
-
-class PointValuesView(BuildingXView):
     body_limit = parsing.BODY_LIMIT
+    filtersets: ClassVar = {"list": PointValuesFilter}
 
     def point(self):
         return point_for_client(
@@ -113,7 +113,7 @@ class PointValuesView(BuildingXView):
         examples=[schema.VENDOR_EXAMPLE],
         responses=schema.POST_RESPONSES,
     )
-    def post(self, request, **path):
+    def create(self, request, **path):
         point = self.point()
         overwrite = parsing.overwrite_param(request.query_params)
         values = parsing.point_values(parsing.read_document(request))
@@ -128,24 +128,28 @@ class PointValuesView(BuildingXView):
         tags=[TAG],
         summary="List values (project extension)",
         description=schema.GET_DESCRIPTION,
-        parameters=[*schema.PATH, *schema.READ],
+        parameters=schema.PATH,
         responses=schema.GET_RESPONSES,
     )
-    def get(self, request, **path):
+    def list(self, request, **path):
         point = self.point()
-        params = parsing.values_query(request.query_params)
+        params = self.query()
+        # The time bounds are always set, within the store's range: a sample outside it (stored
+        # before writes were held to it) has no RFC 3339 timestamp to show and is left out.
+        start, end = params[parsing.FILTER_GTE], params[parsing.FILTER_LT]
+        limit = params[parsing.PAGE_LIMIT]
         rows = []
         if point.series_id is not None:
             # One row past the page tells whether a next page exists, without an empty last page.
             rows = query.samples_after(
                 series_id=point.series_id,
-                start_ms=params.start_ms,
-                end_ms=params.end_ms,
-                after_ts=params.after_ts,
-                limit=params.limit + 1,
+                start_ms=MIN_TS_MS if start is None else max(start, MIN_TS_MS),
+                end_ms=MAX_TS_MS + 1 if end is None else min(end, MAX_TS_MS + 1),
+                after_ts=params[parsing.PAGE_CURSOR],
+                limit=limit + 1,
             )
-        page = rows[: params.limit]
-        next_link = self.next_link(page[-1].ts) if len(rows) > params.limit else None
+        page = rows[:limit]
+        next_link = self.next_link(page[-1].ts) if len(rows) > limit else None
         return Response(render.page(page, next_link))
 
     def next_link(self, last_ts: int) -> str:
@@ -157,14 +161,14 @@ class PointValuesView(BuildingXView):
         )
 
 
-class UnknownPathView(BuildingXView):
+class UnknownPathViewSet(PublicViewSet):
     """Any other path under /ingest/: 404 in the JSON:API shape, for every method."""
 
-    authentication_classes: ClassVar = []
-    permission_classes: ClassVar = [AllowAny]
+    parser_classes: ClassVar = [JSONAPIParser, ORJSONParser]
+    renderer_classes: ClassVar = [JSONAPIRenderer]
+    content_negotiation_class = FirstRendererNegotiation
+    exception_handler = staticmethod(exception_handler)
 
     @extend_schema(exclude=True)
-    def get(self, request, **kwargs):
+    def unknown(self, request, **kwargs):
         raise NotFound("No such endpoint.")
-
-    post = put = patch = delete = get

@@ -1,44 +1,49 @@
 import inspect
 import re
 
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_basic_type, build_parameter_type, is_list_serializer
+from drf_spectacular.utils import OpenApiParameter
 
-PATH_PARAMETER = re.compile(r"{(\w+)}")
+from .filters import ParameterFilter
 
 
 class PathAutoSchema(AutoSchema):
-    """Operation ids from the path, so one view serving several paths gets one id per path.
+    """Operation ids from the path, so one viewset serving several paths gets one id per path.
 
-    Descriptions come from `extend_schema(description=...)`, from the view's `path_docs` (below),
-    or from the concrete view's and method's own docstrings, never a base class's: drf-spectacular
-    falls back along the MRO, and the base views' docstrings are notes for developers, not API
-    users. A view serving several paths may set `path_docs`: its first path parameter's name (None
-    for a path without one) to `(summary, description)`, so each path gets its own."""
+    Descriptions come from `extend_schema(description=...)` or from the concrete viewset's
+    action's and class's own docstrings, never a base class's: drf-spectacular falls back along
+    the MRO, and the base viewsets' docstrings are notes for developers, not API users."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        """A response is a list when it is declared one (`many=True`), nothing else: DRF's
+        `list` action of a router answers an object in every dialect (`{"devices": {...}}`), and
+        drf-spectacular would otherwise wrap it in an array."""
+        if serializer is None:
+            serializer = self.get_response_serializers()
+        if isinstance(serializer, dict) and serializer:
+            serializer = {str(code): s for code, s in serializer.items()}
+            serializer = serializer[min(serializer)]
+        return is_list_serializer(serializer)
+
+    def get_filter_backends(self) -> list:
+        """Every action with a FilterSet has its parameters documented (the FilterSet is their
+        one declaration), list or not: `/v1/devices/{uid}` takes `uids` and `protocol` too."""
+        if getattr(self.view, "filterset_class", None) is None:
+            return []
+        return getattr(self.view, "filter_backends", [])
 
     def get_operation_id(self) -> str:
         path = re.sub(r"[{}]", "", self.path).strip("/").replace("/", "_").replace("-", "_")
         return f"{path}_{self.method.lower()}"
 
-    def get_summary(self) -> str | None:
-        docs = self._path_docs()
-        return docs[0] if docs else super().get_summary()
-
     def get_description(self) -> str:
-        docs = self._path_docs()
-        if docs:
-            return docs[1]
         view_class = type(self.view)
-        method = view_class.__dict__.get(self.method.lower())
+        method = view_class.__dict__.get(getattr(self.view, "action", None) or self.method.lower())
         own = getattr(method, "__doc__", None) or view_class.__dict__.get("__doc__")
         return inspect.cleandoc(own) if own else ""
-
-    def _path_docs(self) -> tuple[str, str] | None:
-        path_docs = getattr(self.view, "path_docs", None)
-        if not path_docs:
-            return None
-        parameters = PATH_PARAMETER.findall(self.path)
-        return path_docs[parameters[0] if parameters else None]
 
 
 def security_scheme(*, target: str, name: str, definition: dict) -> type[OpenApiAuthenticationExtension]:
@@ -57,3 +62,27 @@ def security_scheme(*, target: str, name: str, definition: dict) -> type[OpenApi
 
 def bearer_jwt(description: str) -> dict:
     return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": description}
+
+
+class ParameterFilterExtension(DjangoFilterExtension):
+    """django-filter's extension for the dialects' FilterSets: a declared parameter (a
+    ParameterFilter) is documented from its declaration alone, its type, `help_text`, `required`
+    and choices, never guessed from a model field."""
+
+    target_class = "apps.api.common.filters.ParameterBackend"
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        if not isinstance(filter_field, ParameterFilter):
+            return super().resolve_filter_field(auto_schema, model, filterset_class, field_name, filter_field)
+        choices = filter_field.extra.get("choices")
+        return [
+            build_parameter_type(
+                name=field_name,
+                schema=build_basic_type(filter_field.openapi_type),
+                location=OpenApiParameter.QUERY,
+                required=filter_field.extra["required"],
+                description=filter_field.extra.get("help_text"),
+                enum=[value for value, _ in choices] if choices else None,
+            )
+        ]

@@ -1,17 +1,22 @@
-"""The base of every dialect view. It owns what no view may forget: authentication to a
-Principal, the tenant (`self.organization`, the only organization a view may read or change),
-the per-organization request limit, the body limit checked before anything parses the body, the
-statement timeout its queries run under, and the dialect's error shape."""
+"""The bases of every dialect endpoint: DRF viewsets. `DialectViewSet` owns what no endpoint may
+forget: the body limit checked before anything parses the body, the statement timeout its queries
+run under, the per-organization request limit, the dialect's error shape and its query
+parameters (FilterSets, apps/api/common/filters.py). `TenantViewSet` adds the tenant: every
+request needs a Principal (authentication to it is the dialect's), and `self.organization` is the
+only organization an action may read or change. Its permission check is not a class attribute a
+subclass could replace: an endpoint that answers without a principal (token endpoints, login,
+version, the catch-alls) derives from `PublicViewSet` instead, and there is no `organization`."""
 
 import io
 from typing import ClassVar
 
-from rest_framework.permissions import BasePermission
-from rest_framework.views import APIView
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.viewsets import ViewSet
 
 from apps.access.principal import Principal
 
 from .errors import LengthRequired, PayloadTooLarge
+from .filters import ParameterBackend, QueryParameters
 from .ratelimit import OrganizationRateThrottle
 from .timeout import statement_timeout_end, statement_timeout_start
 
@@ -19,8 +24,8 @@ DEFAULT_BODY_LIMIT = 16 * 1024
 # No OPTIONS: it is not in any vendor's API, and DRF's metadata would show internal docstrings
 # without credentials. Left out of the methods a view has, OPTIONS is answered 405 in the
 # dialect's shape and no `Allow` header lists it (DRF lists every method of `http_method_names`
-# that the view defines, and APIView defines `options`). Every dialect view uses this.
-HTTP_METHOD_NAMES = [name for name in APIView.http_method_names if name != "options"]
+# that the view has, and every DRF view has `options`).
+HTTP_METHOD_NAMES = [name for name in ViewSet.http_method_names if name != "options"]
 
 
 class HasPrincipal(BasePermission):
@@ -28,23 +33,44 @@ class HasPrincipal(BasePermission):
         return isinstance(request.auth, Principal)
 
 
-class DialectView(APIView):
-    """Subclasses set `authentication_classes` and `exception_handler` (the dialect's), and
-    `body_limit` for write endpoints. Selectors and services receive `self.organization`."""
+class DialectViewSet(ViewSet):
+    """Subclasses set `authentication_classes` and `exception_handler` (the dialect's),
+    `body_limit` for write endpoints and `filtersets` (action name to FilterSet) for the actions
+    that read query parameters."""
 
-    permission_classes: ClassVar = [HasPrincipal]
+    authentication_classes: ClassVar = []
+    permission_classes: ClassVar = []
     throttle_classes: ClassVar = [OrganizationRateThrottle]
     http_method_names: ClassVar = HTTP_METHOD_NAMES
     metadata_class = None
     body_limit: ClassVar[int] = DEFAULT_BODY_LIMIT
     exception_handler: ClassVar = None
+    statement_timeout: ClassVar[bool] = True  # False only for an endpoint that runs no query
+    # For the schema: drf-spectacular documents an action's FilterSet through this backend.
+    filter_backends: ClassVar = [ParameterBackend]
+    filtersets: ClassVar[dict[str, type[QueryParameters]]] = {}
+
+    @property
+    def filterset_class(self) -> type[QueryParameters] | None:
+        return self.filtersets.get(self.action)
+
+    @property
+    def queryset(self):
+        """The (never evaluated) queryset of the action's FilterSet model, which django-filter's
+        schema extension asks the view for."""
+        filterset = self.filterset_class
+        return None if filterset is None else filterset._meta.model._default_manager.none()
+
+    def query(self) -> dict:
+        """The action's query parameters, cleaned by its FilterSet (400 for the first bad one)."""
+        return self.filterset_class.parse(self.request.query_params)
 
     def get_exception_handler(self):
         return type(self).exception_handler
 
     def initial(self, request, *args, **kwargs):
         self._enforce_body_limit(request)
-        self._statement_timeout = statement_timeout_start()
+        self._statement_timeout = self.statement_timeout and statement_timeout_start()
         super().initial(request, *args, **kwargs)
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -85,6 +111,20 @@ class DialectView(APIView):
             raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
         meta["CONTENT_LENGTH"] = str(len(body))
         django_request._stream = io.BytesIO(body)
+
+
+class PublicViewSet(DialectViewSet):
+    """Answers without a principal: token endpoints, login, version and the catch-alls."""
+
+    permission_classes: ClassVar = [AllowAny]
+
+
+class TenantViewSet(DialectViewSet):
+    """Every action needs a Principal; selectors and services receive `self.organization`."""
+
+    def get_permissions(self):
+        # Not from `permission_classes`: a subclass setting them adds checks, it cannot drop this.
+        return [HasPrincipal(), *super().get_permissions()]
 
     @property
     def principal(self) -> Principal:

@@ -2,14 +2,9 @@
 Bearer scheme. Only documentation; the views render with render.py."""
 
 from django.core.validators import ProhibitNullCharactersValidator
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from apps.api.common.schema import bearer_jwt, security_scheme
-from apps.inventory.models import Protocol
-
-PROTOCOLS = [choice.value for choice in Protocol]
-
 
 BearerScheme = security_scheme(
     target="apps.api.gavazzi.authentication.GavazziAuthentication",
@@ -126,15 +121,8 @@ ERRORS = {status: ErrorSerializer for status in (400, 401, 404, 429, 503)}
 # The login reads a JSON body: at most 16 KiB (413), declared application/json (415).
 LOGIN_ERRORS = {**ERRORS, 413: ErrorSerializer, 415: ErrorSerializer}
 
-UIDS = OpenApiParameter("uids", str, description="Comma-separated uids, e.g. 1,2,59 (or repeated).")
-PROTOCOL = OpenApiParameter("protocol", str, enum=PROTOCOLS)
-LIMIT = OpenApiParameter("limit", int, description="Records per page (per signal for history), 1..10000.")
-PAGE = OpenApiParameter("page", int, description="1-based page number.")
-START = OpenApiParameter("start", int, description="Epoch ms, inclusive. Default: end minus 24 hours.")
-END = OpenApiParameter("end", int, description="Epoch ms, exclusive. Default: now.")
-
-# Operation summaries and descriptions, for API users (API.md §4). The views serving several paths
-# take theirs per path (`path_docs`, keyed by the path's first parameter; see PathAutoSchema).
+# Operation summaries and descriptions, for API users (API.md §4). The reads served on several
+# scopes take theirs per scope: keyed by the path's first parameter (None for the organization).
 VERSION_DESCRIPTION = 'The version of the gateway API, `{"api_ver": 1}`. Needs no token.'
 LOGIN_DESCRIPTION = (
     "Username and password of a user holding the organization's API role give a token (a JWT) valid "

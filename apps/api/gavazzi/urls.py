@@ -1,41 +1,34 @@
 """Every path of the EMS gateway dialect (API.md §4), in one module. The vendor lost its paths
 but `/ver` and `/v1/auth/login`; the rest are this project's decision. Uids in paths are taken
-as strings and parsed by the views, so a bad one answers in the EMS error shape."""
+as strings and parsed by the viewsets, so a bad one answers in the EMS error shape.
+
+The router serves, without a trailing slash:
+
+    v1/devices, v1/devices/{device_uid}, v1/devices/{device_uid}/loads, .../signals,
+        .../realtime, .../history, .../history/last
+    v1/loads, v1/loads/{load_uid}, v1/loads/{load_uid}/signals, .../realtime, .../history,
+        .../history/last
+    v1/signals, v1/signals/{signal_uid}, v1/signals/{signal_uid}/history
+    v1/realtime, v1/history, v1/history/last
+"""
 
 from django.urls import path, re_path
+from rest_framework.routers import SimpleRouter
 
 from . import views
 
-DEVICE, LOAD, SIGNAL = "<str:device_uid>", "<str:load_uid>", "<str:signal_uid>"
-
-
-def route(pattern: str, view, name: str):
-    return path(pattern, view.as_view(), name=f"gavazzi-{name}")
-
+router = SimpleRouter(trailing_slash=False)
+router.register("v1/devices", views.DeviceViewSet, basename="gavazzi-device")
+router.register("v1/loads", views.LoadViewSet, basename="gavazzi-load")
+router.register("v1/signals", views.SignalViewSet, basename="gavazzi-signal")
+router.register("v1/realtime", views.RealtimeViewSet, basename="gavazzi-realtime")
+router.register("v1/history", views.HistoryViewSet, basename="gavazzi-history")
 
 urlpatterns = [
-    route("ver", views.VersionView, "version"),
-    route("v1/auth/login", views.LoginView, "login"),
-    route("v1/sn", views.SerialNumberView, "sn"),
-    route("v1/mac", views.MacView, "mac"),
-    route("v1/devices", views.DeviceView, "devices"),
-    route(f"v1/devices/{DEVICE}", views.DeviceView, "device"),
-    route("v1/loads", views.LoadView, "loads"),
-    route(f"v1/loads/{LOAD}", views.LoadView, "load"),
-    route(f"v1/devices/{DEVICE}/loads", views.LoadView, "device-loads"),
-    route("v1/signals", views.SignalView, "signals"),
-    route(f"v1/signals/{SIGNAL}", views.SignalView, "signal"),
-    route(f"v1/loads/{LOAD}/signals", views.SignalView, "load-signals"),
-    route(f"v1/devices/{DEVICE}/signals", views.SignalView, "device-signals"),
-    route("v1/realtime", views.RealtimeView, "realtime"),
-    route(f"v1/loads/{LOAD}/realtime", views.RealtimeView, "load-realtime"),
-    route(f"v1/devices/{DEVICE}/realtime", views.RealtimeView, "device-realtime"),
-    route("v1/history/last", views.HistoryLastView, "history-last"),
-    route(f"v1/loads/{LOAD}/history/last", views.HistoryLastView, "load-history-last"),
-    route(f"v1/devices/{DEVICE}/history/last", views.HistoryLastView, "device-history-last"),
-    route("v1/history", views.HistoryView, "history"),
-    route(f"v1/loads/{LOAD}/history", views.HistoryView, "load-history"),
-    route(f"v1/devices/{DEVICE}/history", views.HistoryView, "device-history"),
-    route(f"v1/signals/{SIGNAL}/history", views.SignalHistoryView, "signal-history"),
-    re_path(r"^v1/.*$", views.UnknownPathView.as_view(), name="gavazzi-unknown"),
+    path("ver", views.VersionViewSet.as_view({"get": "retrieve"}), name="gavazzi-version"),
+    path("v1/auth/login", views.LoginViewSet.as_view({"post": "create"}), name="gavazzi-login"),
+    path("v1/sn", views.GatewayViewSet.as_view({"get": "serial_number"}), name="gavazzi-sn"),
+    path("v1/mac", views.GatewayViewSet.as_view({"get": "mac"}), name="gavazzi-mac"),
+    *router.urls,
+    re_path(r"^v1/.*$", views.UnknownPathViewSet.as_view({"get": "unknown"}), name="gavazzi-unknown"),
 ]

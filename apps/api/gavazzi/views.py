@@ -1,73 +1,63 @@
-"""Carlo Gavazzi EMS gateway dialect (API.md §4). Views parse, call selectors, render."""
+"""Carlo Gavazzi EMS gateway dialect (API.md §4). Viewsets parse, call selectors, render.
 
-import time
+The devices, loads and signals are collections a router serves (`list`, `retrieve`), with the
+reads of their signals as sub-resources (`@action`: `/v1/devices/{uid}/realtime`, ...); the
+organization-wide reads (`/v1/realtime`, `/v1/history`, `/v1/history/last`) are collections of
+their own. Every read of signals is one method of the base, whatever the scope of its path."""
+
 from typing import ClassVar
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
 from rest_framework.exceptions import Throttled
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.access.logins import account_for_username, login_throttle_key
 from apps.access.models import Dialect
 from apps.access.services import password_login
 from apps.access.tokens import jwt_issue
 from apps.api.common.errors import Unauthorized
-from apps.api.common.params import choice_param, int_list, int_param
 from apps.api.common.throttling import client_address, login_failures
-from apps.api.common.views import HTTP_METHOD_NAMES, DialectView
+from apps.api.common.views import PublicViewSet, TenantViewSet
 from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors
 from apps.timeseries import query
 from apps.timeseries.selectors import rollup_page, series_current
 
-from . import render
+from . import render, schema
 from .authentication import API_PERMISSION, GavazziAuthentication
 from .errors import exception_handler
-from .schema import (
-    DEVICE_DOCS,
-    DEVICES,
-    END,
-    ERRORS,
-    HISTORY,
-    HISTORY_DOCS,
-    HISTORY_LAST,
-    HISTORY_LAST_DOCS,
-    LIMIT,
-    LOAD_DOCS,
-    LOADS,
-    LOGIN_DESCRIPTION,
-    LOGIN_ERRORS,
-    MAC_DESCRIPTION,
-    PAGE,
-    PROTOCOL,
-    PROTOCOLS,
-    REALTIME,
-    REALTIME_DOCS,
-    SIGNAL_DOCS,
-    SIGNAL_HISTORY_DESCRIPTION,
-    SIGNALS,
-    SN_DESCRIPTION,
-    START,
-    UIDS,
-    VERSION_DESCRIPTION,
-    HistoryRecordSerializer,
-    LoginSerializer,
-    MacSerializer,
-    SerialNumberSerializer,
-    TokenSerializer,
-    VersionSerializer,
+from .filters import (
+    DeviceFilter,
+    HistoryFilter,
+    LoadFilter,
+    SignalFilter,
+    SignalHistoryFilter,
+    epoch_ms_now,
 )
+from .schema import LoginSerializer, TokenSerializer
 
-MAX_LIMIT = 10_000
-DEFAULT_LIMIT = 1_000
-DAY_MS = 86_400_000
+TAGS = ["EMS gateway"]
+# The reads of the signals of a device or a load (`/v1/devices/{uid}/realtime`, ...).
+SCOPED_READS = {
+    "signals": SignalFilter,
+    "realtime": SignalFilter,
+    "history_last": SignalFilter,
+    "history": HistoryFilter,
+}
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
+def documented(docs: tuple[str, str], response, **kwargs):
+    """The schema of a read: its summary and description (schema.py), its 200 body, the errors."""
+    summary, description = docs
+    return extend_schema(
+        tags=TAGS,
+        summary=summary,
+        description=description,
+        responses={200: response, **schema.ERRORS},
+        **kwargs,
+    )
 
 
 def _parse_uid(raw: str, kind: str) -> int:
@@ -78,61 +68,22 @@ def _parse_uid(raw: str, kind: str) -> int:
     return int(raw)
 
 
-class GavazziView(DialectView):
-    authentication_classes: ClassVar = [GavazziAuthentication]
+class VersionViewSet(PublicViewSet):
     exception_handler = staticmethod(exception_handler)
-    # Every signal-reading path takes `uids` but the one-signal history, a bare array (API.md §4).
-    takes_uids: ClassVar[bool] = True
-
-    def scope(self) -> dict:
-        """The device, load or signal named in the path ({} for the unscoped paths)."""
-        kwargs = self.kwargs
-        if "device_uid" in kwargs:
-            uid = _parse_uid(kwargs["device_uid"], "Device")
-            return {"device": selectors.device_get(organization=self.organization, uid=uid)}
-        if "load_uid" in kwargs:
-            uid = _parse_uid(kwargs["load_uid"], "Load")
-            return {"load": selectors.load_get(organization=self.organization, uid=uid)}
-        return {}
-
-    def paging(self) -> tuple[int, int]:
-        params = self.request.query_params
-        limit = int_param(params, "limit", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
-        page = int_param(params, "page", default=1, minimum=1, maximum=10**9)
-        return (page - 1) * limit, limit
-
-    def signals(self):
-        """The signals of the path's scope filtered by `uids`: the one signal of a signal path
-        too, by the rule of the device and load paths (`uids` filters within the scope)."""
-        uids = int_list(self.request.query_params, "uids") if self.takes_uids else None
-        if "signal_uid" in self.kwargs:
-            uid = _parse_uid(self.kwargs["signal_uid"], "Signal")
-            signal = selectors.signal_get(organization=self.organization, uid=uid)
-            return [signal] if uids is None or signal.uid in uids else []
-        return selectors.signal_list(organization=self.organization, uids=uids, **self.scope())
-
-
-class VersionView(APIView):
-    authentication_classes: ClassVar = []
-    permission_classes: ClassVar = [AllowAny]
-    http_method_names: ClassVar = HTTP_METHOD_NAMES
-    metadata_class = None
-
-    def get_exception_handler(self):
-        return exception_handler
+    statement_timeout = False  # no query to limit
 
     @extend_schema(
-        tags=["EMS gateway"],
+        tags=TAGS,
         summary="API version",
-        description=VERSION_DESCRIPTION,
+        description=schema.VERSION_DESCRIPTION,
         auth=[],
-        responses={200: VersionSerializer},
+        responses={200: schema.VersionSerializer},
     )
-    def get(self, request):
+    def retrieve(self, request):
         return Response({"api_ver": 1})
 
 
-class LoginView(GavazziView):
+class LoginViewSet(PublicViewSet):
     """Username and password of an API-role user give a JWT valid 30 minutes (no refresh).
 
     Failed logins count per (account, client address); at 10 within a minute that pair is
@@ -140,18 +91,17 @@ class LoginView(GavazziView):
     slow a guesser. Successful logins never count, and a user at another address is unaffected.
     """
 
-    authentication_classes: ClassVar = []
-    permission_classes: ClassVar = [AllowAny]
+    exception_handler = staticmethod(exception_handler)
 
     @extend_schema(
-        tags=["EMS gateway"],
+        tags=TAGS,
         summary="Log in",
-        description=LOGIN_DESCRIPTION,
+        description=schema.LOGIN_DESCRIPTION,
         auth=[],
         request=LoginSerializer,
-        responses={200: TokenSerializer, **LOGIN_ERRORS},
+        responses={200: TokenSerializer, **schema.LOGIN_ERRORS},
     )
-    def post(self, request):
+    def create(self, request):
         serializer = LoginSerializer(data=request.data)
         if not serializer.is_valid():
             field, errors = next(iter(serializer.errors.items()))
@@ -177,58 +127,42 @@ class LoginView(GavazziView):
         return Response({"token": token})
 
 
-class SerialNumberView(GavazziView):
-    @extend_schema(
-        tags=["EMS gateway"],
-        summary="Gateway serial number",
-        description=SN_DESCRIPTION,
-        responses={200: SerialNumberSerializer, **ERRORS},
-    )
-    def get(self, request):
-        return Response({"sn": self.organization.sn})
+class GavazziViewSet(TenantViewSet):
+    """The reads of the dialect. The path's device, load or signal (its uid a string, parsed
+    here so that a bad one is the dialect's 404) is the scope of the read; the query parameters
+    come first, then the scope, as the vendor's gateway checks them."""
 
+    authentication_classes: ClassVar = [GavazziAuthentication]
+    exception_handler = staticmethod(exception_handler)
+    lookup_value_regex = "[^/]+"
 
-class MacView(GavazziView):
-    @extend_schema(
-        tags=["EMS gateway"],
-        summary="Gateway MAC address",
-        description=MAC_DESCRIPTION,
-        responses={200: MacSerializer, **ERRORS},
-    )
-    def get(self, request):
-        return Response({"mac": self.organization.mac})
+    def scope(self) -> dict:
+        """The device or load named in the path ({} for the unscoped paths)."""
+        kwargs = self.kwargs
+        if "device_uid" in kwargs:
+            uid = _parse_uid(kwargs["device_uid"], "Device")
+            return {"device": selectors.device_get(organization=self.organization, uid=uid)}
+        if "load_uid" in kwargs:
+            uid = _parse_uid(kwargs["load_uid"], "Load")
+            return {"load": selectors.load_get(organization=self.organization, uid=uid)}
+        return {}
 
+    @staticmethod
+    def paging(params: dict) -> tuple[int, int]:
+        return (params["page"] - 1) * params["limit"], params["limit"]
 
-class DeviceView(GavazziView):
-    path_docs = DEVICE_DOCS
+    def scoped_signals(self, uids: list[int] | None):
+        """The signals of the path's scope filtered by `uids`: the one signal of a signal path
+        too, by the rule of the device and load paths (`uids` filters within the scope)."""
+        if "signal_uid" in self.kwargs:
+            uid = _parse_uid(self.kwargs["signal_uid"], "Signal")
+            signal = selectors.signal_get(organization=self.organization, uid=uid)
+            return [signal] if uids is None or signal.uid in uids else []
+        return selectors.signal_list(organization=self.organization, uids=uids, **self.scope())
 
-    @extend_schema(
-        tags=["EMS gateway"],
-        parameters=[UIDS, PROTOCOL],
-        responses={200: DEVICES, **ERRORS},
-    )
-    def get(self, request, device_uid=None):
-        params = request.query_params
-        uids, protocol = int_list(params, "uids"), choice_param(params, "protocol", PROTOCOLS)
-        if device_uid is not None:
-            devices = [
-                selectors.device_get(organization=self.organization, uid=_parse_uid(device_uid, "Device"))
-            ]
-            devices = [
-                d for d in devices if (uids is None or d.uid in uids) and protocol in (None, d.protocol)
-            ]
-        else:
-            devices = selectors.device_list(organization=self.organization, uids=uids, protocol=protocol)
-        return Response({"devices": render.keyed(devices, render.device)})
-
-
-class LoadView(GavazziView):
-    path_docs = LOAD_DOCS
-
-    @extend_schema(tags=["EMS gateway"], parameters=[UIDS, PROTOCOL], responses={200: LOADS, **ERRORS})
-    def get(self, request, device_uid=None, load_uid=None):
-        params = request.query_params
-        uids, protocol = int_list(params, "uids"), choice_param(params, "protocol", PROTOCOLS)
+    def loads_response(self) -> Response:
+        params = self.query()
+        uids, protocol = params["uids"], params["protocol"]
         scope = self.scope()
         if "load" in scope:
             load = scope["load"]
@@ -241,69 +175,31 @@ class LoadView(GavazziView):
             loads = selectors.load_list(organization=self.organization, uids=uids, protocol=protocol, **scope)
         return Response({"loads": render.keyed(loads, render.load)})
 
-
-class SignalView(GavazziView):
-    path_docs = SIGNAL_DOCS
-
-    @extend_schema(
-        tags=["EMS gateway"],
-        parameters=[UIDS, LIMIT, PAGE],
-        responses={200: SIGNALS, **ERRORS},
-    )
-    def get(self, request, **kwargs):
-        offset, limit = self.paging()
-        signals = self.signals()[offset : offset + limit]
+    def signals_response(self) -> Response:
+        params = self.query()
+        offset, limit = self.paging(params)
+        signals = self.scoped_signals(params["uids"])[offset : offset + limit]
         return Response({"signals": render.keyed(signals, render.signal)})
 
-
-class RealtimeView(GavazziView):
-    path_docs = REALTIME_DOCS
-
-    @extend_schema(
-        tags=["EMS gateway"],
-        parameters=[UIDS, LIMIT, PAGE],
-        responses={200: REALTIME, **ERRORS},
-    )
-    def get(self, request, **kwargs):
-        offset, limit = self.paging()
-        now_ms, staleness_ms = _now_ms(), self.organization.effective_realtime_staleness_seconds * 1000
-        signals = self.signals().annotate(**series_current(now_ms=now_ms, via="series"))
+    def realtime_response(self) -> Response:
+        params = self.query()
+        offset, limit = self.paging(params)
+        now_ms, staleness_ms = epoch_ms_now(), self.organization.effective_realtime_staleness_seconds * 1000
+        signals = self.scoped_signals(params["uids"]).annotate(**series_current(now_ms=now_ms, via="series"))
         rows = signals.values_list(*render.REALTIME_FIELDS)[offset : offset + limit]
         body = {str(row[0]): render.realtime(row, now_ms=now_ms, staleness_ms=staleness_ms) for row in rows}
         return Response({"realtime": body})
 
-
-class HistoryView(GavazziView):
-    """Per-period rollups of each signal in the scope; `limit` and `page` count records per signal."""
-
-    bare: ClassVar[bool] = False
-    path_docs = HISTORY_DOCS
-
-    def window(self) -> tuple[int, int]:
-        params = self.request.query_params
-        end = int_param(params, "end", default=None, minimum=0)
-        start = int_param(params, "start", default=None, minimum=0)
-        if end is None:
-            end = _now_ms()
-        if start is None:
-            start = end - DAY_MS
-        if start >= end:
-            raise Invalid("'start' must be before 'end'.", field="start")
-        return start, end
-
-    @extend_schema(
-        tags=["EMS gateway"],
-        parameters=[UIDS, START, END, LIMIT, PAGE],
-        responses={200: HISTORY, **ERRORS},
-    )
-    def get(self, request, **kwargs):
-        start, end = self.window()
-        offset, limit = self.paging()
-        signals = list(self.signals())
+    def history_response(self, *, bare: bool = False) -> Response:
+        """Per-period rollups of each signal in the scope; `limit` and `page` count records per
+        signal. `bare`: the one signal's records, not keyed."""
+        params = self.query()
+        offset, limit = self.paging(params)
+        signals = list(self.scoped_signals(params.get("uids")))
         rollups = rollup_page(
             series=[s.series for s in signals if s.series_id is not None],
-            start_ms=start,
-            end_ms=end,
+            start_ms=params["start"],
+            end_ms=params["end"],
             period_ms=settings.EMS_HISTORY_PERIOD_SECONDS * 1000,
             offset=offset,
             limit=limit,
@@ -312,40 +208,15 @@ class HistoryView(GavazziView):
             str(s.uid): [render.history_record(s.uid, r) for r in rollups.get(s.series_id, [])]
             for s in signals
         }
-        if self.bare:
+        if bare:
             return Response(next(iter(history.values())))
         return Response({"history": history})
 
-
-class SignalHistoryView(HistoryView):
-    bare = True
-    path_docs = None
-    takes_uids = False
-
-    @extend_schema(
-        tags=["EMS gateway"],
-        summary="History rollups of one signal (a bare array)",
-        description=SIGNAL_HISTORY_DESCRIPTION,
-        parameters=[START, END, LIMIT, PAGE],
-        responses={200: HistoryRecordSerializer(many=True), **ERRORS},
-    )
-    def get(self, request, **kwargs):
-        return super().get(request, **kwargs)
-
-
-class HistoryLastView(GavazziView):
-    """The latest record of each signal; `limit` and `page` count signals."""
-
-    path_docs = HISTORY_LAST_DOCS
-
-    @extend_schema(
-        tags=["EMS gateway"],
-        parameters=[UIDS, LIMIT, PAGE],
-        responses={200: HISTORY_LAST, **ERRORS},
-    )
-    def get(self, request, **kwargs):
-        offset, limit = self.paging()
-        signals = list(self.signals()[offset : offset + limit])
+    def history_last_response(self) -> Response:
+        """The latest record of each signal; `limit` and `page` count signals."""
+        params = self.query()
+        offset, limit = self.paging(params)
+        signals = list(self.scoped_signals(params["uids"])[offset : offset + limit])
         latest = query.rollups_latest(
             series_ids=sorted({s.series_id for s in signals if s.series_id is not None}),
             period_ms=settings.EMS_HISTORY_PERIOD_SECONDS * 1000,
@@ -358,10 +229,158 @@ class HistoryLastView(GavazziView):
         return Response({"history": history})
 
 
-class UnknownPathView(GavazziView):
-    authentication_classes: ClassVar = []
-    permission_classes: ClassVar = [AllowAny]
+class GatewayViewSet(GavazziViewSet):
+    """The organization's gateway: `/v1/sn` and `/v1/mac`."""
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Gateway serial number",
+        description=schema.SN_DESCRIPTION,
+        responses={200: schema.SerialNumberSerializer, **schema.ERRORS},
+    )
+    def serial_number(self, request):
+        return Response({"sn": self.organization.sn})
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Gateway MAC address",
+        description=schema.MAC_DESCRIPTION,
+        responses={200: schema.MacSerializer, **schema.ERRORS},
+    )
+    def mac(self, request):
+        return Response({"mac": self.organization.mac})
+
+
+class DeviceViewSet(GavazziViewSet):
+    lookup_url_kwarg = "device_uid"
+    filtersets: ClassVar = {
+        **SCOPED_READS,
+        "list": DeviceFilter,
+        "retrieve": DeviceFilter,
+        "loads": LoadFilter,
+    }
+
+    @documented(schema.DEVICE_DOCS[None], schema.DEVICES)
+    def list(self, request):
+        params = self.query()
+        devices = selectors.device_list(
+            organization=self.organization, uids=params["uids"], protocol=params["protocol"]
+        )
+        return Response({"devices": render.keyed(devices, render.device)})
+
+    @documented(schema.DEVICE_DOCS["device_uid"], schema.DEVICES)
+    def retrieve(self, request, device_uid: str):
+        params = self.query()
+        uids, protocol = params["uids"], params["protocol"]
+        device = selectors.device_get(organization=self.organization, uid=_parse_uid(device_uid, "Device"))
+        keep = (uids is None or device.uid in uids) and protocol in (None, device.protocol)
+        return Response({"devices": render.keyed([device] if keep else [], render.device)})
+
+    @documented(schema.LOAD_DOCS["device_uid"], schema.LOADS)
+    @action(detail=True)
+    def loads(self, request, device_uid: str):
+        return self.loads_response()
+
+    @documented(schema.SIGNAL_DOCS["device_uid"], schema.SIGNALS)
+    @action(detail=True)
+    def signals(self, request, device_uid: str):
+        return self.signals_response()
+
+    @documented(schema.REALTIME_DOCS["device_uid"], schema.REALTIME)
+    @action(detail=True)
+    def realtime(self, request, device_uid: str):
+        return self.realtime_response()
+
+    @documented(schema.HISTORY_LAST_DOCS["device_uid"], schema.HISTORY_LAST)
+    @action(detail=True, url_path="history/last")
+    def history_last(self, request, device_uid: str):
+        return self.history_last_response()
+
+    @documented(schema.HISTORY_DOCS["device_uid"], schema.HISTORY)
+    @action(detail=True)
+    def history(self, request, device_uid: str):
+        return self.history_response()
+
+
+class LoadViewSet(GavazziViewSet):
+    lookup_url_kwarg = "load_uid"
+    filtersets: ClassVar = {**SCOPED_READS, "list": LoadFilter, "retrieve": LoadFilter}
+
+    @documented(schema.LOAD_DOCS[None], schema.LOADS)
+    def list(self, request):
+        return self.loads_response()
+
+    @documented(schema.LOAD_DOCS["load_uid"], schema.LOADS)
+    def retrieve(self, request, load_uid: str):
+        return self.loads_response()
+
+    @documented(schema.SIGNAL_DOCS["load_uid"], schema.SIGNALS)
+    @action(detail=True)
+    def signals(self, request, load_uid: str):
+        return self.signals_response()
+
+    @documented(schema.REALTIME_DOCS["load_uid"], schema.REALTIME)
+    @action(detail=True)
+    def realtime(self, request, load_uid: str):
+        return self.realtime_response()
+
+    @documented(schema.HISTORY_LAST_DOCS["load_uid"], schema.HISTORY_LAST)
+    @action(detail=True, url_path="history/last")
+    def history_last(self, request, load_uid: str):
+        return self.history_last_response()
+
+    @documented(schema.HISTORY_DOCS["load_uid"], schema.HISTORY)
+    @action(detail=True)
+    def history(self, request, load_uid: str):
+        return self.history_response()
+
+
+class SignalViewSet(GavazziViewSet):
+    lookup_url_kwarg = "signal_uid"
+    filtersets: ClassVar = {"list": SignalFilter, "retrieve": SignalFilter, "history": SignalHistoryFilter}
+
+    @documented(schema.SIGNAL_DOCS[None], schema.SIGNALS)
+    def list(self, request):
+        return self.signals_response()
+
+    @documented(schema.SIGNAL_DOCS["signal_uid"], schema.SIGNALS)
+    def retrieve(self, request, signal_uid: str):
+        return self.signals_response()
+
+    @documented(
+        ("History rollups of one signal (a bare array)", schema.SIGNAL_HISTORY_DESCRIPTION),
+        schema.HistoryRecordSerializer(many=True),
+    )
+    @action(detail=True)
+    def history(self, request, signal_uid: str):
+        """The only history read answering a bare array; it takes no `uids`."""
+        return self.history_response(bare=True)
+
+
+class RealtimeViewSet(GavazziViewSet):
+    filtersets: ClassVar = {"list": SignalFilter}
+
+    @documented(schema.REALTIME_DOCS[None], schema.REALTIME)
+    def list(self, request):
+        return self.realtime_response()
+
+
+class HistoryViewSet(GavazziViewSet):
+    filtersets: ClassVar = {"list": HistoryFilter, "last": SignalFilter}
+
+    @documented(schema.HISTORY_DOCS[None], schema.HISTORY)
+    def list(self, request):
+        return self.history_response()
+
+    @documented(schema.HISTORY_LAST_DOCS[None], schema.HISTORY_LAST)
+    @action(detail=False)
+    def last(self, request):
+        return self.history_last_response()
+
+
+class UnknownPathViewSet(PublicViewSet):
+    exception_handler = staticmethod(exception_handler)
 
     @extend_schema(exclude=True)
-    def get(self, request, **kwargs):
+    def unknown(self, request, **kwargs):
         raise NotFound("No such endpoint.")

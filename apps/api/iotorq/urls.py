@@ -1,12 +1,19 @@
-"""Paths of the ioTORQ EMIS dialect (API.md §1)."""
+"""Paths of the ioTORQ EMIS dialect (API.md §1): `ems/api/import/` (POST) and
+`ems/api/import/{job_id}/` (GET) from a router, and the vendor's slash-less import path."""
 
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from . import views
 
+router = SimpleRouter(trailing_slash=True)
+router.register("ems/api/import", views.ImportViewSet, basename="iotorq-import")
+
 urlpatterns = [
-    path("ems/api/import/", views.ImportView.as_view(), name="iotorq-import"),
-    path("ems/api/import", views.ImportAliasView.as_view(), name="iotorq-import-no-slash"),
-    # A str, not a uuid converter: a malformed id gets the dialect's 404, not Django's.
-    path("ems/api/import/<str:job_id>/", views.ImportJobView.as_view(), name="iotorq-import-job"),
+    *router.urls,
+    path(
+        "ems/api/import",
+        views.ImportAliasViewSet.as_view({"post": "create"}),
+        name="iotorq-import-no-slash",
+    ),
 ]
