@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from apps.timeseries import store
 from apps.timeseries.retention import DAY_MS, samples_expire
 from apps.timeseries.services import samples_delete
+from apps.timeseries.stats import bulk
 from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import OrganizationFactory, SeriesFactory, SiteFactory
 from tests.timeseries.statistics_reference import statistics_differences
@@ -61,10 +62,11 @@ def scenarios(draw):
     operation = st.one_of(
         st.tuples(st.just("write"), st.sampled_from(list(Policy)), st.lists(point, min_size=1, max_size=10)),
         st.tuples(
-            st.just("run"),  # a run of one-minute samples, a bulk write
+            st.just("run"),  # a run of samples, a bulk write: up to 80 hours, whole days in it
             st.integers(0, SERIES - 1),
             index,
             st.integers(1, 50),
+            st.sampled_from([60_000, 7 * 60_000, 97 * 60_000]),
             st.sampled_from(list(Policy)),
         ),
         st.tuples(st.just("delete"), st.integers(0, SERIES - 1), index, index),
@@ -85,8 +87,8 @@ def apply(operation, series, pool, organization) -> None:
                 ),
                 policy,
             )
-        case ("run", s, i, n, policy):
-            ts = [pool[i] + k * 60_000 for k in range(n)]
+        case ("run", s, i, n, step, policy):
+            ts = [pool[i] + k * step for k in range(n)]
             write(
                 SampleBatch([series[s].pk] * n, ts, [float(100 + k * (k % 7 - 2)) for k in range(n)]), policy
             )
@@ -103,11 +105,13 @@ def apply(operation, series, pool, organization) -> None:
                 organization.save(update_fields=["sample_retention_days"])
 
 
-# The bulk path of new data (from store.COPY_BATCH rows) taken by small batches too.
+# The bulk path of new data (PostgreSQL: from store.COPY_BATCH rows, statistics from the arrays
+# from bulk._MIN_ROWS rows a series) taken by small batches too.
 @pytest.fixture(params=["default", "bulk"])
 def copy_batch(request, monkeypatch):
     if request.param == "bulk":
         monkeypatch.setattr(store, "COPY_BATCH", 3)
+        monkeypatch.setattr(bulk, "_MIN_ROWS", 2)
     return request.param
 
 
