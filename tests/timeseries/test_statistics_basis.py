@@ -192,3 +192,10 @@ def test_the_bulk_configuration_recomputes_a_series_whose_kind_it_changes(
         config_apply(organization=org, records=list(csv_records(csv_decode(table.encode()))))
 
     assert agrees(series)
+
+
+def test_the_check_runs_on_the_beat_schedule_every_minute(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["statistics-check"]
+
+    assert entry["task"] == statistics_check_task.name == "timeseries.statistics_check"
+    assert entry["schedule"] == 60
