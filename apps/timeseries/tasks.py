@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from .retention import samples_expire
-from .stats.basis import statistics_stale_enqueue
+from .stats.basis import statistics_pending_clear, statistics_stale_enqueue
 from .stats.rebuild import statistics_rebuild
 
 
@@ -23,5 +23,10 @@ def statistics_check_task() -> int:
 )
 def statistics_recompute_task(series_ids: list[int]) -> int:
     """Recompute these series' statistics from their samples and clear their
-    `statistics_pending`. Idempotent: running it twice recomputes twice."""
-    return statistics_rebuild(series_ids)
+    `statistics_pending`. Idempotent: running it twice recomputes twice. A failure leaves the
+    series not pending, for the next check (every minute) to enqueue again."""
+    try:
+        return statistics_rebuild(series_ids)
+    except Exception:
+        statistics_pending_clear(series_ids=series_ids)
+        raise

@@ -7,6 +7,7 @@ import pytest
 
 from apps.imports.csv.reader import csv_decode, csv_records
 from apps.inventory.bulk import config_apply
+from apps.timeseries import tasks
 from apps.timeseries.models import Series
 from apps.timeseries.stats.basis import series_statistics_refresh
 from apps.timeseries.store import Policy, SampleBatch, write
@@ -199,3 +200,21 @@ def test_the_check_runs_on_the_beat_schedule_every_minute(settings):
 
     assert entry["task"] == statistics_check_task.name == "timeseries.statistics_check"
     assert entry["schedule"] == 60
+
+
+def test_a_recomputation_that_fails_leaves_the_series_to_the_next_check(check, monkeypatch):
+    series = filled(SeriesFactory(kind="measurement"))
+    settled(check, series)
+    Series.objects.filter(pk=series.pk).update(kind="counter")
+
+    def broken(series_ids, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(tasks, "statistics_rebuild", broken)
+    assert check() == 1  # logged, not raised: the request that changed the kind succeeds
+    series.refresh_from_db()
+    assert not series.statistics_pending and not agrees(series)
+
+    monkeypatch.undo()
+    assert check() == 1
+    assert agrees(series)

@@ -18,6 +18,7 @@ Series whose kind or interval end is changed through the store's own service
 (`series_statistics_refresh`) are enqueued at once.
 """
 
+import logging
 from functools import partial
 
 from django.db import connection, transaction
@@ -27,6 +28,8 @@ from django.db.models.functions import Coalesce
 from apps.tenancy.models import Organization, Site
 
 from ..models import Sample, Series
+
+logger = logging.getLogger(__name__)
 
 # The fields of a series that decide its statistics (with its site's and organization's zones).
 STATISTICS_FIELDS = frozenset({"kind", "interval_end", "site"})
@@ -84,6 +87,19 @@ def _enqueue(ids: list[int]) -> None:
 
 
 def _send(ids: list[int]) -> None:
+    """Hand the job to Celery, after commit. When the broker is down, or the job fails where it
+    runs in-process (no broker), the failure is logged and the series are no longer pending: the
+    next check finds them stale again and enqueues them anew. (Raised here, it would answer the
+    request that committed the change with a 500; see imports.services._enqueue.)"""
     from ..tasks import statistics_recompute_task
 
-    statistics_recompute_task.delay(ids)
+    try:
+        statistics_recompute_task.delay(ids)
+    except Exception:
+        logger.exception("statistics of %d series not recomputed; the next check retries", len(ids))
+        statistics_pending_clear(series_ids=ids)
+
+
+def statistics_pending_clear(*, series_ids: list[int]) -> None:
+    """A recomputation that did not happen: the series are left to the next check."""
+    Series.objects.filter(pk__in=series_ids, statistics_pending=True).update(statistics_pending=False)
