@@ -19,7 +19,7 @@ from datetime import date
 import numpy as np
 from django.db import connection
 
-from .buckets import RESET_RATIO, SeriesCalendar, statistics_recompute
+from .buckets import RESET_RATIO, TAG, SeriesCalendar, rows_source, statistics_recompute
 from .calendar import QUARTER_MS, local_days
 
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" * 2
@@ -66,10 +66,10 @@ def statistics_add(
         # The edges (and whatever quarter-hours they reach) in SQL: the two ranges touch when
         # the series has no inner quarter-hour, and are then one.
         ranges += [(sid, lo, lo), (sid, hi, hi)]
-    if quarters:
-        _copy("timeseries_stats_quarter", quarters, with_day=False)
-    if days:
-        _copy("timeseries_stats_day", days, with_day=True)
+    for table, parts in (("timeseries_stats_quarter", quarters), ("timeseries_stats_day", days)):
+        if parts:
+            _stale_rows_delete(table, parts)
+            _copy(table, parts, with_day=table == "timeseries_stats_day")
     statistics_recompute(ranges, calendars=calendars, grows=True)
 
 
@@ -153,6 +153,21 @@ def _days(q: dict, *, first_q: int, last_q: int, zone: str) -> dict | None:
         "resets": np.add.reduceat(q["resets"], starts).astype(np.int32),
         "steps_back": np.add.reduceat(q["steps_back"], starts).astype(np.int32),
     }
+
+
+def _stale_rows_delete(table: str, parts: list[dict]) -> None:
+    """Delete whatever rows lie where the copy will put its own. There are none when the tables
+    agree with the samples (these buckets hold no stored sample); samples deleted behind the
+    store's back (a TRUNCATE, a hand-written DELETE) would leave some, and the copy would then
+    fail on the primary key. One index range per series, which finds nothing in the usual case."""
+    bounds = [(int(part["series_id"][0]), int(part["start"][0]), int(part["start"][-1])) for part in parts]
+    source, params = rows_source([("series_id", "int8"), ("lo", "int8"), ("hi", "int8")], bounds)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{TAG} DELETE FROM {table} t USING ({source}) AS r "
+            "WHERE t.series_id = r.series_id AND t.start >= r.lo AND t.start <= r.hi",
+            params,
+        )
 
 
 def _copy(table: str, parts: list[dict], *, with_day: bool) -> None:
