@@ -1,5 +1,8 @@
 """Benchmarks of the statistics' upkeep on the store's write path (issue #14): `make bench`.
 
+(Not named bench/statistics.py: in this folder that name would be the standard library's
+`statistics` for every benchmark script, bench/common.py included.)
+
 Prints, each beside its reference measured in the same run:
 
 (a) `store.write` of 1,000,000 new points (10 series x 100,000 one-minute samples: counters,
@@ -20,15 +23,12 @@ DATABASE_URL is created when missing and migrated.
 """
 
 import os
+import statistics
 import sys
+import time
 from pathlib import Path
 
-# Run as `python bench/statistics.py`, this file would be the standard library's `statistics` for
-# every import (the script's folder comes first on the path): the project's root takes its place.
-sys.path[0] = str(Path(__file__).resolve().parent.parent)
-
-import statistics
-import time
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ems_bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ems.settings")
