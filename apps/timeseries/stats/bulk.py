@@ -10,7 +10,7 @@ quarter-hour (it may hold stored samples before the batch, and its first increme
 stored sample before the batch), its last one and the next stored one (whose first increment
 the batch's last sample changes), and their days.
 
-Measured on 1,000,000 one-minute points (bench/statistics.py): the SQL path alone took longer
+Measured on 1,000,000 one-minute points (bench/statistics_upkeep.py): the SQL path alone took longer
 than the samples' own COPY; see docs/energy.md for the figures.
 """
 
