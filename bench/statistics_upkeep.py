@@ -7,7 +7,9 @@ Prints, each beside its reference measured in the same run:
 
 (a) `store.write` of 1,000,000 new points (10 series x 100,000 one-minute samples: counters,
     interval series and measurements, in Europe/Berlin) with the quarter-hour and daily statistics
-    kept, against a direct binary COPY of the same points into the sample table;
+    kept, against a direct binary COPY of the same points into the sample table; and the same
+    write with its statistics computed as an overwrite's are (every touched bucket in SQL), against
+    the COPY measured again beside it;
 (b) `store.write` overwriting those 1,000,000 stored points (new values), statistics kept,
     against COPY into a temporary table plus one INSERT ... ON CONFLICT DO UPDATE;
 (c) the disk the statistics take beside the samples they summarise (pg_total_relation_size of
@@ -156,6 +158,23 @@ def main() -> None:
 
     load_before = load_average()
     insert_store, insert_copy = paired(lambda: store_write(values), copy_direct, empty)
+
+    def sql_only(series_ids, ts, values, *, calendars):
+        """New data's statistics as an overwrite's: every touched bucket recomputed in SQL."""
+        bounds = store._series_ranges(series_ids, ts)
+        store.statistics_recompute(
+            list(zip(*(c.tolist() for c in bounds), strict=True)), calendars=calendars, grows=True
+        )
+
+    def insert_sql_only() -> None:
+        store.statistics_add = sql_only
+        try:
+            store_write(values)
+        finally:
+            store.statistics_add = array_path
+
+    array_path = store.statistics_add
+    insert_sql, insert_copy_again = paired(insert_sql_only, copy_direct, empty)
     overwrite_store, overwrite_copy = paired(lambda: store_write(new_values), copy_merge, load)
 
     load()
@@ -222,6 +241,8 @@ def main() -> None:
     for label, seconds, reference in (
         ("(a) store.write, new points, statistics kept", insert_store, insert_copy),
         ("    direct binary COPY into the sample table", insert_copy, None),
+        ("    the same with every bucket computed in SQL", insert_sql, insert_copy_again),
+        ("    direct binary COPY, measured again beside it", insert_copy_again, None),
         ("(b) store.write, overwrite all, statistics kept", overwrite_store, overwrite_copy),
         ("    COPY to a temporary table + INSERT ON CONFLICT", overwrite_copy, None),
     ):
