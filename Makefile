@@ -39,6 +39,7 @@ check: venv
 bench: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/machine.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/store.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/statistics_upkeep.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/gavazzi.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/history_periods.py
 	DATABASE_URL=$(BENCH_DATABASE_URL)_iotorq $(BIN)/python bench/iotorq.py

@@ -59,6 +59,7 @@ ROLLUP_RUNS = 9
 T0_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 DAY_MS = 86_400_000
 MINUTE_MS = 60_000
+STATISTICS_TABLES = ("timeseries_stats_quarter", "timeseries_stats_day")
 
 
 def main() -> None:
@@ -91,9 +92,11 @@ def main() -> None:
     # --- the write table: same shape as the real one, first on the search path ------------------
     with connection.cursor() as cursor:
         cursor.execute("CREATE SCHEMA IF NOT EXISTS bench")
-        # Recreated each run, so it follows the real table's current definition (keys, checks).
-        cursor.execute("DROP TABLE IF EXISTS bench.timeseries_sample")
-        cursor.execute("CREATE TABLE bench.timeseries_sample (LIKE public.timeseries_sample INCLUDING ALL)")
+        # Recreated each run, so it follows the real table's current definition (keys, checks);
+        # the statistics the store keeps beside the samples too, emptied with them.
+        for table in ("timeseries_sample", *STATISTICS_TABLES):
+            cursor.execute(f"DROP TABLE IF EXISTS bench.{table}")
+            cursor.execute(f"CREATE TABLE bench.{table} (LIKE public.{table} INCLUDING ALL)")
         cursor.execute(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
             " WHERE conrelid = 'public.timeseries_sample'::regclass AND contype = 'f'"
@@ -113,7 +116,9 @@ def main() -> None:
 
     def empty() -> None:
         with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE bench.timeseries_sample")
+            cursor.execute(
+                "TRUNCATE " + ", ".join(f"bench.{t}" for t in ("timeseries_sample", *STATISTICS_TABLES))
+            )
 
     def copy_into(cursor, target: str, column_values: list[float]) -> None:
         copy_rows(cursor, target, zip(sids, ts, column_values, [None] * points, strict=True))

@@ -239,6 +239,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # New secrets never shown on their admin page in time (apps/access): deleted within a minute.
     "access-prune-shown-once": {"task": "access.prune_shown_once", "schedule": 60},
+    # Series whose kind, interval end or zone changed: statistics recomputed (apps/timeseries/stats/basis.py).
+    "statistics-check": {
+        "task": "timeseries.statistics_check",
+        "schedule": env.int("STATISTICS_CHECK_INTERVAL_SECONDS", default=60),
+    },
 }
 
 # Import jobs (apps/imports): an unfinished job with no sign of life for this long is re-enqueued

@@ -22,6 +22,7 @@ from .charts import MAX_POINTS, calendar_totals, chart_range, series_chart
 from .models import KNOWN_UNITS, Series, ms_label, ms_to_datetime
 from .query import samples_latest
 from .selectors import series_current, series_zone
+from .stats.basis import STATISTICS_FIELDS, series_statistics_refresh
 
 LATEST_SAMPLES = 50
 
@@ -131,6 +132,13 @@ class SeriesAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
         *("id", "organization", "name", "meter_code", "kind", "unit", "interval_end", "site"),
         *("current_at", "current_value", "created_at"),
     )
+
+    def save_model(self, request, obj, form, change):
+        """A change of what decides the statistics (kind, interval end, site) recomputes them in
+        the background (stats/basis.py)."""
+        super().save_model(request, obj, form, change)
+        if change and set(form.changed_data) & STATISTICS_FIELDS:
+            series_statistics_refresh(series_ids=[obj.pk])
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "unit":

@@ -104,6 +104,12 @@ class Series(models.Model):
         editable=False,
         help_text="Its statistics are being recomputed (after a change of kind or time zone).",
     )
+    # What the statistics were last computed for, all of a series' samples at once (stats/basis.py):
+    # when the series' kind, interval end or zone (site's, else organization's) no longer matches,
+    # they are recomputed in the background. Null: not recorded yet (a new series).
+    statistics_kind = models.CharField(max_length=16, null=True, blank=True, editable=False)  # noqa: DJ001
+    statistics_interval_end = models.BooleanField(null=True, blank=True, editable=False)
+    statistics_zone = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
     revision = models.BigIntegerField(
         db_default=0,  # rows inserted in SQL (data loads, benchmarks) start at 0 too
         editable=False,

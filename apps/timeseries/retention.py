@@ -15,7 +15,8 @@ from apps.tenancy.models import Organization
 
 from .models import Series
 from .stats.buckets import statistics_recompute
-from .store import latest_refresh, series_lock
+from .store import latest_refresh
+from .write_order import series_lock_calendars
 
 DAY_MS = 86_400_000
 
@@ -45,7 +46,7 @@ def _series_expire(*, series_id: int, cutoff_ms: int, batch_size: int) -> int:
             # As every change to the samples: a concurrent write of this series waits, so the
             # latest sample refreshed below cannot miss it.
             try:
-                series_lock([series_id])
+                _, calendars = series_lock_calendars([series_id])
             except NotFound:
                 return deleted  # deleted meanwhile, and its samples with it
             # The batch's upper bound: the batch_size-th oldest expired sample (or the cutoff).
@@ -63,7 +64,7 @@ def _series_expire(*, series_id: int, cutoff_ms: int, batch_size: int) -> int:
             )
             count = cursor.rowcount
             if count:
-                statistics_recompute([(series_id, oldest, upper - 1)])
+                statistics_recompute([(series_id, oldest, upper - 1)], calendars=calendars)
                 latest_refresh([series_id])
         deleted += count
         if row is None:

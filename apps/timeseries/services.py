@@ -9,7 +9,8 @@ write of the same series waits and the latest sample is exact when either commit
 from django.db import connection, transaction
 
 from .stats.buckets import statistics_recompute
-from .store import latest_refresh, series_lock
+from .store import latest_refresh
+from .write_order import series_lock_calendars
 
 
 @transaction.atomic(durable=True)
@@ -19,7 +20,7 @@ def samples_delete(*, series_id: int, start_ms: int, end_ms: int) -> int:
     The series' `last_ts` / `last_value` are refreshed from the samples that remain (None when
     none do). Raises NotFound when the series does not exist; an empty range deletes nothing.
     """
-    series_lock([series_id])
+    _, calendars = series_lock_calendars([series_id])
     if start_ms >= end_ms:
         return 0
     with connection.cursor() as cursor:
@@ -29,6 +30,6 @@ def samples_delete(*, series_id: int, start_ms: int, end_ms: int) -> int:
         )
         deleted = cursor.rowcount
     if deleted:
-        statistics_recompute([(series_id, start_ms, end_ms - 1)])
+        statistics_recompute([(series_id, start_ms, end_ms - 1)], calendars=calendars)
         latest_refresh([series_id])
     return deleted

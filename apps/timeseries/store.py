@@ -36,7 +36,8 @@ from . import write_order
 from .models import MAX_TS_MS, MIN_TS_MS, TS_RANGE_TEXT
 from .sql import array_literal, ids_match
 from .stats.buckets import statistics_recompute
-from .write_order import series_lock, write_accept, write_pending, write_release
+from .stats.bulk import statistics_add
+from .write_order import series_lock, series_lock_calendars, write_accept, write_pending, write_release
 
 __all__ = [
     "Policy",
@@ -152,22 +153,28 @@ def write(batch: SampleBatch, policy: Policy, *, seq: int | None = None) -> Writ
     series_ids = ranges[0].tolist()
     superseded = 0
     with transaction.atomic():
-        pending = series_lock(series_ids)
+        pending, calendars = series_lock_calendars(series_ids)
         marked = None
         if pending:  # an import is pending on some series: see write_order.py
             before = len(rows)
             rows, marked, seq = _ordered(rows, policy, ranges, pending, seq)
             superseded = before - len(rows)
-        written, dropped_stored = 0, None
+        written, dropped_stored, copied = 0, None, False
         if len(rows):
             if connection.vendor == "postgresql":
-                written, dropped_stored = _write_postgresql(rows, policy, ranges)
+                written, dropped_stored, copied = _write_postgresql(rows, policy, ranges)
             else:
                 written, dropped_stored = _write_values(rows, policy)
         if marked is not None and marked.any():
             write_order.mark(series_ids=rows.series_ids[marked], ts=rows.ts[marked], seq=seq)
-        if written:
-            statistics_recompute(list(zip(*(column.tolist() for column in ranges), strict=True)))
+        if copied:  # new samples only: their statistics from the arrays
+            statistics_add(rows.series_ids, rows.ts, rows.values, calendars=calendars)
+        elif written:
+            statistics_recompute(
+                list(zip(*(column.tolist() for column in ranges), strict=True)),
+                calendars=calendars,
+                grows=True,
+            )
         latest_refresh(series_ids)
 
     # Counted when the store's own transaction block ends; an enclosing transaction that rolls
@@ -330,7 +337,7 @@ def _kept_from_inserted(rows: _Rows, inserted: set[tuple[int, int]]) -> tuple[in
 
 def _write_postgresql(
     rows: _Rows, policy: Policy, ranges: tuple[np.ndarray, np.ndarray, np.ndarray]
-) -> tuple[int, np.ndarray | None]:
+) -> tuple[int, np.ndarray | None, bool]:
     """Batches from COPY_BATCH rows on: binary COPY straight into the sample table when no stored
     sample can conflict. Otherwise, up to SMALL_BATCH rows, one INSERT of four arrays; beyond,
     COPY into a temporary table and merge with one INSERT ... ON CONFLICT.
@@ -338,13 +345,16 @@ def _write_postgresql(
     Measured, commit included: 100 new rows as VALUES with 400 parameters 1.7 ms, as arrays
     1.1 ms, probe and COPY 0.8 ms; 2,000 new rows 24, 9.5 and 3.2 ms. Batches under COPY_BATCH
     keep to the arrays all the same: one statement, seen by Django's execute wrappers (query
-    capture, fault injection) like any other, for 0.2 ms more a 100-value write."""
+    capture, fault injection) like any other, for 0.2 ms more a 100-value write.
+
+    The third value says whether the batch was copied straight in: then it holds new samples
+    only, and none stored lies within a series' range of it (stats/bulk.py relies on both)."""
     if len(rows) >= COPY_BATCH and not _any_stored_in_ranges(*ranges):
         _copy(rows, "timeseries_sample (series_id, ts, value, quality)", with_position=False)
-        return len(rows), None
+        return len(rows), None, True
     if len(rows) <= SMALL_BATCH:
-        return _write_arrays(rows, policy)
-    return _write_merge(rows, policy)
+        return (*_write_arrays(rows, policy), False)
+    return (*_write_merge(rows, policy), False)
 
 
 def _write_arrays(rows: _Rows, policy: Policy) -> tuple[int, np.ndarray | None]:

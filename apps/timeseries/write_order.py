@@ -39,6 +39,7 @@ from django.db import connection
 from apps.core.exceptions import NotFound
 
 from .sql import array_literal, ids_match, placeholders
+from .stats.buckets import CALENDAR_COLUMNS, CALENDAR_JOINS, SeriesCalendar, calendar_of
 
 # Rows of marks and pending writes per INSERT ... VALUES on SQLite (3 parameters a row), and
 # series per probe of the marks (3 parameters a series): within both databases' parameter limits.
@@ -55,19 +56,30 @@ def series_lock(series_ids: list[int], *, missing_ok: bool = False) -> dict[int,
     writers of the same series take turns, which keeps the store's conflict check, the latest
     sample and the write order exact; writers of different series never wait for each other.
     Raises NotFound for a series that does not exist, unless `missing_ok`."""
+    return series_lock_calendars(series_ids, missing_ok=missing_ok)[0]
+
+
+def series_lock_calendars(
+    series_ids: list[int], *, missing_ok: bool = False
+) -> tuple[dict[int, int], dict[int, SeriesCalendar]]:
+    """`series_lock`, and what decides each locked series' statistics (kind, bucket shift, zone),
+    read by the same statement: a small write then spends no query of its own on them."""
     if not series_ids:
-        return {}
-    lock = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
-    match, params = ids_match("id", series_ids)
+        return {}, {}
+    lock = " FOR NO KEY UPDATE OF s" if connection.vendor == "postgresql" else ""
+    match, params = ids_match("s.id", series_ids)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, pending_seq FROM timeseries_series WHERE {match} ORDER BY id{lock}", params
+            f"SELECT s.id, s.pending_seq, {CALENDAR_COLUMNS} FROM timeseries_series s {CALENDAR_JOINS} "
+            f"WHERE {match} ORDER BY s.id{lock}",
+            params,
         )
         found = cursor.fetchall()
     if not missing_ok and len(found) < len(set(series_ids)):
         missing = sorted(set(series_ids) - {row[0] for row in found})
         raise NotFound(f"series {missing[0]} does not exist", field="series_id")
-    return {series_id: pending for series_id, pending in found if pending is not None}
+    pending = {series_id: seq for series_id, seq, *_ in found if seq is not None}
+    return pending, {row[0]: calendar_of(*row[2:]) for row in found}
 
 
 def next_seq() -> int:

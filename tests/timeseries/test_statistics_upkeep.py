@@ -3,11 +3,13 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 
 from apps.timeseries.models import DailyStatistics, QuarterHourStatistics
 from apps.timeseries.services import samples_delete
 from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import OrganizationFactory, SeriesFactory, SiteFactory
+from tests.timeseries.statistics_reference import statistics_differences
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +100,16 @@ def test_a_measurement_has_no_consumption():
     put(power, [t0 - 1, t0], [4.0, 6.0])
 
     assert days(power) == [("2024-01-01", 1, None, 4.0, 4.0), ("2024-01-02", 1, None, 6.0, 6.0)]
+
+
+def test_new_data_over_statistics_left_behind_by_samples_deleted_by_hand():
+    counter = SeriesFactory(kind="counter")
+    t0 = ms(2024, 1, 1)
+    ts = [t0 + i * 60_000 for i in range(3_000)]  # two days of one-minute data: the bulk path
+    put(counter, ts, [float(i) for i in range(3_000)])
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM timeseries_sample WHERE series_id = %s", [counter.pk])
+
+    put(counter, ts, [float(2 * i) for i in range(3_000)])
+
+    assert statistics_differences(counter.pk, kind="counter", interval_end=False, zone="UTC") == []

@@ -53,7 +53,9 @@ def test_with_nothing_pending_a_write_touches_none_of_the_write_order_tables(ser
         table in sql for sql in statements for table in ("writemark", "pendingwrite", "write_seq", "nextval")
     )
     store_statements = [sql for sql in statements if "timeseries_" in sql and TAG not in sql]
-    assert len(store_statements) == 3  # lock, insert, latest sample
+    assert len(store_statements) == 3  # lock (which reads the series' calendars), insert, latest sample
+    statistics_statements = [sql for sql in statements if TAG in sql]
+    assert len(statistics_statements) == 2  # the quarter-hours, then their days, each upserted
     assert write_pending() == {accepted: [other_series.pk]}
 
 

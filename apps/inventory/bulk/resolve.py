@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from apps.core.exceptions import Invalid
 from apps.tenancy.models import Site
 from apps.timeseries.models import Series
+from apps.timeseries.stats.basis import STATISTICS_FIELDS, series_statistics_refresh
 
 from ..models import Device, Load, Signal
 from .table import CREATE, FIELDS, UNCHANGED, UPDATE, Change, ConfigPlan, ConfigRejected, Entry, table_read
@@ -247,6 +248,8 @@ class _Resolver:
         ]
         updated_series = [Series(**series) for _, _, series, action in signals if action == UPDATE]
         self._write(Series, [series for _, series in new_series], updated_series, series_changed)
+        if series_changed & STATISTICS_FIELDS:  # recomputed in the background (timeseries/stats/basis.py)
+            series_statistics_refresh(series_ids=[series.pk for series in updated_series])
         for values, series in new_series:
             values["series_id"] = series.pk
         new = [Signal(organization=org, **values) for values, action, _, _ in signals if action == CREATE]

@@ -12,17 +12,6 @@ restore_sqlite_trigger = importlib.import_module(
 ).restore_sqlite_trigger
 
 
-def statistics_for_stored_samples(apps, schema_editor):
-    """The statistics of the samples stored before they existed, computed by the store's own
-    rebuild (the rules live in one place; a migration that copied them would drift)."""
-    from apps.timeseries.stats.rebuild import statistics_rebuild
-
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM timeseries_series")
-        ids = [row[0] for row in cursor.fetchall()]
-    statistics_rebuild(ids)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -84,5 +73,4 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(restore_sqlite_trigger, migrations.RunPython.noop),
-        migrations.RunPython(statistics_for_stored_samples, migrations.RunPython.noop),
     ]

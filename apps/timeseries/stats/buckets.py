@@ -12,6 +12,7 @@ The same statements run on PostgreSQL and SQLite: the ranges and days travel as 
 know. Per-row work stays in the database: nothing here reads samples into Python.
 """
 
+import itertools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from .calendar import QUARTER_MS, bucket_shift, local_days, quarter_start
 # when b < RESET_RATIO * a; a smaller step back is a negative increment (docs/energy.md).
 RESET_RATIO = 0.9
 _FAR = 2**62
+# No range's next quarter-hour with samples is looked for past this (int8 room left for shifts).
+_CAP = 2**63 - 4 * QUARTER_MS
 # Marks the statements of the statistics' upkeep (query captures, pg_stat_statements).
 TAG = "/* statistics */"
 # Touched quarter-hours of a series this far apart have their days found separately.
@@ -38,6 +41,22 @@ class SeriesCalendar:
     kind: str
     shift: int
     zone: str
+    interval_end: bool = False
+
+
+# The columns (of timeseries_series s and its joins) that `calendar_of` reads: the series lock
+# reads them with the same statement (write_order.series_lock_calendars).
+CALENDAR_COLUMNS = "s.kind, s.interval_end, COALESCE(site.time_zone, o.time_zone)"
+CALENDAR_JOINS = (
+    "JOIN tenancy_organization o ON o.id = s.organization_id "
+    "LEFT JOIN tenancy_site site ON site.id = s.site_id"
+)
+
+
+def calendar_of(kind: str, interval_end, zone: str) -> SeriesCalendar:
+    return SeriesCalendar(
+        kind, bucket_shift(kind=kind, interval_end=bool(interval_end)), zone, bool(interval_end)
+    )
 
 
 def series_calendars(series_ids: Iterable[int]) -> dict[int, SeriesCalendar]:
@@ -48,15 +67,10 @@ def series_calendars(series_ids: Iterable[int]) -> dict[int, SeriesCalendar]:
     match, params = ids_match("s.id", ids)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"{TAG} SELECT s.id, s.kind, s.interval_end, COALESCE(site.time_zone, o.time_zone) "
-            "FROM timeseries_series s JOIN tenancy_organization o ON o.id = s.organization_id "
-            f"LEFT JOIN tenancy_site site ON site.id = s.site_id WHERE {match}",
+            f"{TAG} SELECT s.id, {CALENDAR_COLUMNS} FROM timeseries_series s {CALENDAR_JOINS} WHERE {match}",
             params,
         )
-        return {
-            sid: SeriesCalendar(kind, bucket_shift(kind=kind, interval_end=bool(end)), zone)
-            for sid, kind, end, zone in cursor.fetchall()
-        }
+        return {row[0]: calendar_of(*row[1:]) for row in cursor.fetchall()}
 
 
 def rows_source(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence]) -> tuple[str, list]:
@@ -77,68 +91,52 @@ def _quarter_sql(column: str) -> str:
     return f"({column} - ((({column}) %% {QUARTER_MS}) + {QUARTER_MS}) %% {QUARTER_MS})"
 
 
-def statistics_recompute(ranges: Sequence[tuple[int, int, int]]) -> None:
+def statistics_recompute(
+    ranges: Sequence[tuple[int, int, int]],
+    *,
+    calendars: dict[int, SeriesCalendar] | None = None,
+    grows: bool = False,
+) -> None:
     """Recompute the statistics of each (series_id, lo_ms, hi_ms): every quarter-hour holding a
     sample time in [lo_ms, hi_ms], the next quarter-hour with samples, and their local days.
 
     A series may appear more than once; a range may hold no samples at all (a deletion).
+    `calendars`: the series' calendars when the caller has them (read with the lock), else
+    read here. `grows`: the change only added or replaced samples (a store write), so no bucket
+    lost its last sample and the rows are upserted without a DELETE first.
     """
     # Deletions may name the whole int8 line; no sample the store accepts lies near its ends.
     ranges = [(sid, max(lo, -_FAR), min(hi, _FAR)) for sid, lo, hi in ranges if lo <= hi]
     if not ranges:
         return
-    calendars = series_calendars({sid for sid, _, _ in ranges})
+    if calendars is None:
+        calendars = series_calendars({sid for sid, _, _ in ranges})
     ranges = [r for r in ranges if r[0] in calendars]  # deleted meanwhile
-    quarters = _quarter_ranges(ranges, calendars)
-    if not quarters:
+    if not ranges:
         return
-    touched = _quarters_write(quarters, calendars)
-    _days_write(touched, calendars)
+    touched = _quarters_write(_quarter_ranges(ranges, calendars), calendars, grows=grows)
+    _days_write(touched, calendars, grows=grows)
 
 
 def _quarter_ranges(
     ranges: Sequence[tuple[int, int, int]], calendars: dict[int, SeriesCalendar]
 ) -> list[tuple[int, int, int, int]]:
-    """(series_id, scan_from_ts, first_quarter, end_quarter) per range: the quarter-hours
-    [first_quarter, end_quarter) to recompute, extended to the next quarter-hour with samples,
-    and the sample time to read from (the last sample before them, whose value the first
-    increment needs). One statement probes the primary key twice per range."""
-    bounds = []
-    for sid, lo, hi in ranges:
+    """(series_id, first_quarter, end_quarter, cap) per range: the quarter-hours [first_quarter,
+    end_quarter) holding the range, those of one series that overlap or touch joined (no
+    quarter-hour is computed twice), and where the search for the next quarter-hour with samples
+    stops: the next range of the series, which computes that one itself."""
+    quarters: list[list[int]] = []
+    for sid, lo, hi in sorted(ranges):
         shift = calendars[sid].shift
-        first = quarter_start(lo - shift)
-        end = quarter_start(hi - shift) + QUARTER_MS
-        bounds.append((sid, first + shift, end + shift))
-    source, params = rows_source([("series_id", "int8"), ("lo", "int8"), ("hi", "int8")], bounds)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"{TAG} SELECT r.series_id, r.lo, r.hi, "
-            "(SELECT MAX(s.ts) FROM timeseries_sample s WHERE s.series_id = r.series_id AND s.ts < r.lo), "
-            "(SELECT MIN(s.ts) FROM timeseries_sample s WHERE s.series_id = r.series_id AND s.ts >= r.hi) "
-            f"FROM ({source}) AS r",
-            params,
-        )
-        probed = cursor.fetchall()
-    quarters = []
-    for sid, lo, hi, before, after in probed:
-        sid, lo, hi = int(sid), int(lo), int(hi)
-        shift = calendars[sid].shift
-        end = hi - shift if after is None else quarter_start(int(after) - shift) + QUARTER_MS
-        quarters.append((sid, lo if before is None else int(before), lo - shift, end))
-    return _merged(quarters)
-
-
-def _merged(quarters: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
-    """The ranges with those of one series that overlap or touch joined, so that no quarter-hour
-    is written twice."""
-    merged: list[tuple[int, int, int, int]] = []
-    for sid, scan, first, end in sorted(quarters, key=lambda q: (q[0], q[2])):
-        if merged and merged[-1][0] == sid and first <= merged[-1][3]:
-            previous = merged[-1]
-            merged[-1] = (sid, min(previous[1], scan), previous[2], max(previous[3], end))
+        first, end = quarter_start(lo - shift), quarter_start(hi - shift) + QUARTER_MS
+        if quarters and quarters[-1][0] == sid and first <= quarters[-1][2]:
+            quarters[-1][2] = max(quarters[-1][2], end)
         else:
-            merged.append((sid, scan, first, end))
-    return merged
+            quarters.append([sid, first, end, _CAP])
+    for previous, current in itertools.pairwise(quarters):
+        if previous[0] == current[0]:
+            previous[3] = current[1]
+    return [tuple(q) for q in quarters]
 
 
 _INCREMENT = f"""CASE WHEN prev IS NULL THEN NULL
@@ -147,39 +145,65 @@ _RESET = f"CASE WHEN prev > 0 AND value < {RESET_RATIO} * prev THEN 1 ELSE 0 END
 _STEP_BACK = f"CASE WHEN value < prev AND NOT (prev > 0 AND value < {RESET_RATIO} * prev) THEN 1 ELSE 0 END"
 
 
+_FIGURES = "count, sum, min, max, first_ts, first_value, last_ts, last_value, consumption, resets, steps_back"
+_UPSERT = "ON CONFLICT (series_id, start) DO UPDATE SET " + ", ".join(
+    f"{column} = excluded.{column}" for column in _FIGURES.split(", ")
+)
+
+
 def _quarters_write(
-    quarters: list[tuple[int, int, int, int]], calendars: dict[int, SeriesCalendar]
+    quarters: list[tuple[int, int, int, int]], calendars: dict[int, SeriesCalendar], *, grows: bool
 ) -> dict[int, set[int]]:
-    """Delete and insert the quarter-hours' rows; returns the starts of those that had or have a
-    row, per series (their days change)."""
+    """Write the quarter-hours' rows; returns the starts of those that had or have a row, per
+    series (their days change).
+
+    One statement finds each range's scan start (the last sample before it, whose value the
+    first increment needs) and its end (past the next quarter-hour with samples, before the
+    series' next range), computes the figures and upserts them. After a deletion the range's
+    old rows go first: a quarter-hour that lost its last sample has no row."""
     rows = [
-        (sid, scan, first, end, calendars[sid].shift, calendars[sid].kind)
-        for sid, scan, first, end in quarters
+        (sid, first, end, cap, calendars[sid].shift, calendars[sid].kind) for sid, first, end, cap in quarters
     ]
     columns = [
         ("series_id", "int8"),
-        ("scan", "int8"),
         ("first_q", "int8"),
-        ("end_q", "int8"),
+        ("raw_end", "int8"),
+        ("cap", "int8"),
         ("shift", "int8"),
         ("kind", "text"),
     ]
     source, params = rows_source(columns, rows)
-    bucket = _quarter_sql("x.ts - r.shift")
+    touched: dict[int, set[int]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"{TAG} DELETE FROM timeseries_stats_quarter WHERE EXISTS (SELECT 1 FROM ({source}) AS r "
-            "WHERE r.series_id = timeseries_stats_quarter.series_id "
-            "AND timeseries_stats_quarter.start >= r.first_q AND timeseries_stats_quarter.start < r.end_q) "
-            "RETURNING series_id, start",
-            params,
-        )
-        touched: dict[int, set[int]] = {}
-        for sid, start in cursor.fetchall():
-            touched.setdefault(sid, set()).add(start)
+        if not grows:
+            cursor.execute(
+                f"{TAG} DELETE FROM timeseries_stats_quarter WHERE EXISTS (SELECT 1 FROM ({source}) AS r "
+                "WHERE r.series_id = timeseries_stats_quarter.series_id "
+                "AND timeseries_stats_quarter.start >= r.first_q "
+                "AND timeseries_stats_quarter.start < r.raw_end) "
+                "RETURNING series_id, start",
+                params,
+            )
+            for sid, start in cursor.fetchall():
+                touched.setdefault(sid, set()).add(start)
+        bucket = _quarter_sql("x.ts - r.shift")
+        following = _quarter_sql("p.next_ts - p.shift")
         cursor.execute(
             f"""{TAG}
-            WITH r AS ({source}),
+            WITH b AS ({source}),
+            p AS (
+                SELECT b.series_id, b.first_q, b.raw_end, b.shift, b.kind,
+                    COALESCE((SELECT MAX(x.ts) FROM timeseries_sample x WHERE x.series_id = b.series_id
+                        AND x.ts < b.first_q + b.shift), b.first_q + b.shift) AS scan,
+                    (SELECT MIN(x.ts) FROM timeseries_sample x WHERE x.series_id = b.series_id
+                        AND x.ts >= b.raw_end + b.shift AND x.ts < b.cap + b.shift) AS next_ts
+                FROM b
+            ),
+            r AS (
+                SELECT series_id, first_q, shift, kind, scan,
+                    CASE WHEN next_ts IS NULL THEN raw_end ELSE {following} + {QUARTER_MS} END AS end_q
+                FROM p
+            ),
             s AS (
                 SELECT x.series_id, x.ts, x.value, r.kind, r.first_q, {bucket} AS bucket,
                        LAG(x.value) OVER w AS prev,
@@ -189,8 +213,7 @@ def _quarters_write(
                   ON x.series_id = r.series_id AND x.ts >= r.scan AND x.ts < r.end_q + r.shift
                 WINDOW w AS (PARTITION BY x.series_id, r.first_q ORDER BY x.ts)
             )
-            INSERT INTO timeseries_stats_quarter (series_id, start, count, sum, min, max, first_ts,
-                first_value, last_ts, last_value, consumption, resets, steps_back)
+            INSERT INTO timeseries_stats_quarter (series_id, start, {_FIGURES})
             SELECT series_id, bucket, COUNT(*), SUM(value), MIN(value), MAX(value), MIN(ts),
                 SUM(CASE WHEN prev_bucket IS NULL OR prev_bucket <> bucket THEN value END), MAX(ts),
                 SUM(CASE WHEN next_bucket IS NULL OR next_bucket <> bucket THEN value END),
@@ -199,6 +222,7 @@ def _quarters_write(
                 CASE MIN(kind) WHEN 'counter' THEN SUM({_RESET}) ELSE 0 END,
                 CASE MIN(kind) WHEN 'counter' THEN SUM({_STEP_BACK}) ELSE 0 END
             FROM s WHERE bucket >= first_q GROUP BY series_id, bucket
+            {_UPSERT}
             RETURNING series_id, start
             """,
             params,
@@ -208,10 +232,11 @@ def _quarters_write(
     return touched
 
 
-def _days_write(touched: dict[int, set[int]], calendars: dict[int, SeriesCalendar]) -> None:
+def _days_write(touched: dict[int, set[int]], calendars: dict[int, SeriesCalendar], *, grows: bool) -> None:
     """Sum the local days holding the touched quarter-hours again from the quarter-hour rows.
     The days are found around the touched quarter-hours, cluster by cluster, so that a range
-    with little data over a long time costs what its data costs."""
+    with little data over a long time costs what its data costs. After a deletion the days go
+    first (a day may have lost its last quarter-hour); otherwise they are upserted."""
     days = set()
     for sid, starts in touched.items():
         zone = calendars[sid].zone
@@ -231,16 +256,17 @@ def _days_write(touched: dict[int, set[int]], calendars: dict[int, SeriesCalenda
     edge = "q.series_id = d.series_id AND q.start >= d.d_start AND q.start < d.d_end"
     day = "CAST(d.day AS date)" if connection.vendor == "postgresql" else "d.day"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"{TAG} DELETE FROM timeseries_stats_day WHERE EXISTS (SELECT 1 FROM ({source}) AS d "
-            "WHERE d.series_id = timeseries_stats_day.series_id AND d.d_start = timeseries_stats_day.start)",
-            params,
-        )
+        if not grows:
+            cursor.execute(
+                f"{TAG} DELETE FROM timeseries_stats_day WHERE EXISTS (SELECT 1 FROM ({source}) AS d "
+                "WHERE d.series_id = timeseries_stats_day.series_id "
+                "AND d.d_start = timeseries_stats_day.start)",
+                params,
+            )
         cursor.execute(
             f"""{TAG}
             WITH d AS ({source})
-            INSERT INTO timeseries_stats_day (series_id, start, day, count, sum, min, max, first_ts,
-                first_value, last_ts, last_value, consumption, resets, steps_back)
+            INSERT INTO timeseries_stats_day (series_id, start, day, {_FIGURES})
             SELECT d.series_id, d.d_start, {day}, SUM(q.count), SUM(q.sum), MIN(q.min),
                 MAX(q.max), MIN(q.first_ts),
                 (SELECT q.first_value FROM timeseries_stats_quarter q WHERE {edge} ORDER BY q.start LIMIT 1),
@@ -249,7 +275,9 @@ def _days_write(touched: dict[int, set[int]], calendars: dict[int, SeriesCalenda
                  ORDER BY q.start DESC LIMIT 1),
                 SUM(q.consumption), SUM(q.resets), SUM(q.steps_back)
             FROM d JOIN timeseries_stats_quarter q ON {edge}
+            WHERE TRUE
             GROUP BY d.series_id, d.d_start, d.d_end, d.day
+            {_UPSERT}, day = excluded.day
             """,
             params,
         )
