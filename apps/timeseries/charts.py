@@ -137,9 +137,15 @@ def _chart_rollups(*, series_id: int, start_ms: int, end_ms: int, period_ms: int
     quarter-hours and they can serve the series (stats/rollups.py), else from the samples."""
     window = {"start_ms": start_ms, "end_ms": end_ms, "period_ms": period_ms}
     if period_ms % QUARTER_MS == 0:
-        found = Series.objects.filter(pk=series_id).values_list("kind", "interval_end", "statistics_pending")
-        for kind, interval_end, pending in found:
-            if statistics_serve(kind=kind, interval_end=interval_end, pending=pending, **window):
+        fields = ("kind", "interval_end", "statistics_pending", "statistics_interval_end")
+        for kind, interval_end, pending, recorded in Series.objects.filter(pk=series_id).values_list(*fields):
+            if statistics_serve(
+                kind=kind,
+                interval_end=interval_end,
+                pending=pending,
+                recorded_interval_end=recorded,
+                **window,
+            ):
                 return rollups_from_statistics(series_id=series_id, **window)
     return rollups(series_ids=[series_id], **window)[series_id]
 

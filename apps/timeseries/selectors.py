@@ -123,6 +123,7 @@ def rollup_page(
             kind=one.kind,
             interval_end=one.interval_end,
             pending=one.statistics_pending,
+            recorded_interval_end=one.statistics_interval_end,
             start_ms=start_ms,
             end_ms=end_ms,
             period_ms=period_ms,

@@ -102,3 +102,15 @@ def test_a_long_chart_is_drawn_from_the_statistics():
         [r.min for r in records],
         [r.max for r in records],
     )
+
+
+def test_an_interval_series_whose_end_labels_were_not_recomputed_yet_is_read_from_the_samples():
+    assert not statistics_serve(
+        kind="interval",
+        interval_end=False,
+        pending=False,
+        start_ms=T0,
+        end_ms=T0 + 3 * HOUR,
+        period_ms=HOUR,
+        recorded_interval_end=True,
+    )

@@ -21,16 +21,25 @@ from .calendar import QUARTER_MS
 
 
 def statistics_serve(
-    *, kind: str, interval_end: bool, pending: bool, start_ms: int, end_ms: int, period_ms: int
+    *,
+    kind: str,
+    interval_end: bool,
+    pending: bool,
+    start_ms: int,
+    end_ms: int,
+    period_ms: int,
+    recorded_interval_end: bool | None = None,
 ) -> bool:
     """Whether a series' rollups over the window can come from its quarter-hours: periods of whole
     quarter-hours, a window of more than two of them, statistics not being recomputed, and
     quarter-hours that hold the samples of their own time span (an interval series labelled by
-    its intervals' ends counts a sample in the quarter-hour before its time)."""
+    its intervals' ends counts a sample in the quarter-hour before its time), also as recorded
+    for the statistics stored (`Series.statistics_interval_end`, until a change is recomputed)."""
     return (
         period_ms % QUARTER_MS == 0
         and not pending
         and not (kind == "interval" and interval_end)
+        and not (kind == "interval" and recorded_interval_end)
         and end_ms - start_ms > 2 * QUARTER_MS
     )
 
