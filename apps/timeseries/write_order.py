@@ -36,7 +36,7 @@ from collections.abc import Iterable
 import numpy as np
 from django.db import connection
 
-from apps.core.exceptions import NotFound
+from apps.core.exceptions import Invalid, NotFound
 
 from .sql import array_literal, ids_match, placeholders
 
@@ -54,20 +54,24 @@ def series_lock(series_ids: list[int], *, missing_ok: bool = False) -> dict[int,
     Every change to a series' samples takes these locks first, in the caller's transaction:
     writers of the same series take turns, which keeps the store's conflict check, the latest
     sample and the write order exact; writers of different series never wait for each other.
-    Raises NotFound for a series that does not exist, unless `missing_ok`."""
+    Raises NotFound for a series that does not exist and Invalid for a virtual one (it has no
+    samples to change), unless `missing_ok` (maintenance that skips what it does not find)."""
     if not series_ids:
         return {}
     lock = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
     match, params = ids_match("id", series_ids)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, pending_seq FROM timeseries_series WHERE {match} ORDER BY id{lock}", params
+            f"SELECT id, pending_seq, kind FROM timeseries_series WHERE {match} ORDER BY id{lock}", params
         )
         found = cursor.fetchall()
     if not missing_ok and len(found) < len(set(series_ids)):
         missing = sorted(set(series_ids) - {row[0] for row in found})
         raise NotFound(f"series {missing[0]} does not exist", field="series_id")
-    return {series_id: pending for series_id, pending in found if pending is not None}
+    virtual = [series_id for series_id, _, kind in found if kind == "virtual"]
+    if virtual and not missing_ok:  # computed from its sources (stats/virtual.py)
+        raise Invalid(f"series {virtual[0]} is virtual: it has no samples of its own", field="series_id")
+    return {series_id: pending for series_id, pending, _ in found if pending is not None}
 
 
 def next_seq() -> int:
