@@ -10,18 +10,21 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.http import JsonResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from apps.core.exceptions import Invalid
-from apps.tenancy.admin_scoping import OrganizationOwnedAdmin
+from apps.tenancy.admin_scoping import OrganizationOwnedAdmin, OrganizationOwnedForm
 
 from .charts import MAX_POINTS, calendar_totals, chart_range, series_chart
-from .models import KNOWN_UNITS, Series, ms_label, ms_to_datetime
+from .models import KNOWN_UNITS, Sample, Series, SeriesKind, VirtualSource, ms_label, ms_to_datetime
 from .query import samples_latest
 from .selectors import series_current, series_zone
+from .stats.virtual import virtual_sources_check
 
 LATEST_SAMPLES = 50
 
@@ -117,8 +120,86 @@ class UnitInput(forms.TextInput):
         return html + format_html('<datalist id="{}">{}</datalist>', list_id, options)
 
 
+class SeriesForm(OrganizationOwnedForm):
+    """A series' page: a series with samples cannot become virtual (they would be kept but never
+    read: a virtual series is computed from its sources)."""
+
+    def clean_kind(self):
+        kind = self.cleaned_data.get("kind")
+        if (
+            kind == SeriesKind.VIRTUAL
+            and self.instance.pk is not None
+            and Sample.objects.filter(series_id=self.instance.pk).exists()
+        ):
+            raise ValidationError("A series with samples cannot become virtual: delete its samples first.")
+        return kind
+
+
+class VirtualSourceFormSet(BaseInlineFormSet):
+    """The sources of a virtual series, checked together (stats/virtual.py): of its organization,
+    of one unit, no cycle; only a virtual series has sources."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        sources = [
+            form.cleaned_data["source"]
+            for form in self.forms
+            if form.cleaned_data.get("source") is not None and not form.cleaned_data.get("DELETE")
+        ]
+        if not sources:
+            return
+        if self.instance.kind != SeriesKind.VIRTUAL:
+            raise ValidationError(
+                "Only a virtual series has sources: remove them, or make the series virtual."
+            )
+        try:
+            virtual_sources_check(self.instance, sources)
+        except Invalid as exc:
+            raise ValidationError(exc.message) from None
+
+
+class VirtualSourceInline(admin.TabularInline):
+    """A virtual series' terms (coefficient x source), edited with the series: the series' own
+    permissions apply (its definition is part of it), in its organization."""
+
+    model = VirtualSource
+    fk_name = "virtual"
+    formset = VirtualSourceFormSet
+    fields = ("source", "coefficient")
+    autocomplete_fields = ("source",)
+    extra = 0
+    verbose_name = "source"
+    verbose_name_plural = "sources of a virtual series (its value is the sum of coefficient x source)"
+
+    def _series_admin(self):
+        return self.admin_site.get_model_admin(Series)
+
+    def has_view_permission(self, request, obj=None):
+        return self._series_admin().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        series_admin = self._series_admin()
+        if obj is None:
+            return series_admin.has_add_permission(request)
+        return series_admin.has_change_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_add_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_add_permission(request, obj)
+
+
 @admin.register(Series)
 class SeriesAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
+    form = SeriesForm
+
+    def get_inlines(self, request, obj):
+        # Only a virtual series has sources: a series is saved as virtual, then given them.
+        return [VirtualSourceInline] if obj is not None and obj.kind == SeriesKind.VIRTUAL else []
+
     list_display = (
         *("name", "meter_code", "id", "organization", "kind", "unit", "site"),
         *("current_value", "current_at", "created_at"),

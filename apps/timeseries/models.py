@@ -256,7 +256,9 @@ class VirtualSource(models.Model):
     organization and sources whose units differ (stats/virtual.py)."""
 
     virtual = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="virtual_sources")
-    source = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="virtual_uses")
+    # A source in use cannot be deleted alone (the virtual series would silently change meaning);
+    # deleting its organization deletes both.
+    source = models.ForeignKey(Series, on_delete=models.RESTRICT, related_name="virtual_uses")
     coefficient = models.FloatField(default=1.0)
 
     class Meta:
