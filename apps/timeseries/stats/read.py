@@ -89,13 +89,13 @@ def statistics_read(
     if end <= start:
         raise StatisticsRangeError("start must be before end")
     if max_buckets is not None and bucket_count_bound(start=start, end=end, bucket=bucket) > max_buckets * 2:
-        raise StatisticsRangeError(f"the range holds more than {max_buckets} buckets")
+        raise StatisticsRangeError(f"the range holds more than {max_buckets:,} buckets")
     zones = {one.pk: _zone_of(one) for one in series}
     edges_by_zone = {
         zone: bucket_edges(zone=zone, start=start, end=end, bucket=bucket) for zone in set(zones.values())
     }
     if max_buckets is not None and any(len(edges) - 1 > max_buckets for edges in edges_by_zone.values()):
-        raise StatisticsRangeError(f"the range holds more than {max_buckets} buckets")
+        raise StatisticsRangeError(f"the range holds more than {max_buckets:,} buckets")
 
     virtual = [one.pk for one in series if one.kind == SeriesKind.VIRTUAL]
     terms = virtual_terms(virtual) if virtual else {}
