@@ -123,7 +123,7 @@ def statistics_json_view(request):
                 "kind": one.kind,
                 "unit": one.unit,
                 "zone": series_zone(one),
-                "buckets": read[one.pk],
+                "buckets": read[one.pk].rows(),
             }
             for one in series
         ],

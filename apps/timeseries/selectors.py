@@ -13,10 +13,11 @@ from . import query, rollup
 from .models import Sample, Series
 from .query import Rollup
 from .stats.edges import BucketSize
-from .stats.read import StatisticsBucket, StatisticsRangeError, statistics, statistics_read
+from .stats.read import SeriesStatistics, StatisticsBucket, StatisticsRangeError, statistics, statistics_read
 
 __all__ = [
     "BucketSize",
+    "SeriesStatistics",
     "StatisticsBucket",
     "StatisticsRangeError",
     "rollup_page",

@@ -277,8 +277,8 @@ def test_several_series_of_several_zones_in_one_read():
 
     read = statistics_read([utc, kathmandu], start=date(2024, 1, 1), end=date(2024, 1, 2), bucket="day")
 
-    assert rows(read[utc.pk]) == [("2024-01-01T00:00:00+00:00", 1, 5.0, 5.0, 5.0, 5.0)]
-    assert rows(read[kathmandu.pk]) == [("2024-01-01T00:00:00+05:45", 1, 5.0, 5.0, 5.0, 5.0)]
+    assert rows(read[utc.pk].buckets) == [("2024-01-01T00:00:00+00:00", 1, 5.0, 5.0, 5.0, 5.0)]
+    assert rows(read[kathmandu.pk].buckets) == [("2024-01-01T00:00:00+05:45", 1, 5.0, 5.0, 5.0, 5.0)]
 
 
 def test_a_range_must_hold_buckets_and_not_too_many():

@@ -16,6 +16,8 @@ the bucket list and combines virtual series' sources (virtual.py).
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -30,13 +32,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TABLES = {False: "timeseries_stats_quarter", True: "timeseries_stats_day"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StatisticsBucket:
     """One series over one local bucket starting at `start` (aware, in the series' zone).
 
     `total` is the consumption (counters: increments; interval series: the sum; null for
     measurements), `mean` the mean of the samples (sum / count); all null when `count` is 0.
-    A virtual series' figures are its sources' (virtual.py): `count` their samples, `total` and
+    A virtual series' figures are its sources' (`_combined`): `count` their samples, `total` and
     `mean` the linear combination, `min` and `max` null.
     """
 
@@ -48,17 +50,45 @@ class StatisticsBucket:
     max: float | None
 
 
+@dataclass(slots=True)
+class SeriesStatistics:
+    """One series' buckets as columns, index i being the bucket starting at `starts[i]`: what a
+    chart draws, and cheaper to build than an object a bucket (a year of days of 100 series is
+    36,600 buckets)."""
+
+    starts: list[datetime]
+    count: list[int]
+    total: list[float | None]
+    mean: list[float | None]
+    min: list[float | None]
+    max: list[float | None]
+
+    @property
+    def buckets(self) -> list[StatisticsBucket]:
+        return [StatisticsBucket(*figures) for figures in zip(*self._columns(), strict=True)]
+
+    def rows(self) -> list[dict]:
+        """The buckets as JSON objects: start, count, total, mean, min, max."""
+        return [
+            {"start": start, "count": count, "total": total, "mean": mean, "min": min_, "max": max_}
+            for start, count, total, mean, min_, max_ in zip(*self._columns(), strict=True)
+        ]
+
+    def _columns(self) -> tuple[list, ...]:
+        return (self.starts, self.count, self.total, self.mean, self.min, self.max)
+
+
 class StatisticsRangeError(ValueError):
     """The range holds more buckets than the caller allows, or none."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Figures:
     """A stored series' aggregated rows over some bucket list, as columns by bucket index."""
 
     count: list[int]
-    sum: list[float | None]
     total: list[float | None]
+    mean: list[float | None]
     min: list[float | None]
     max: list[float | None]
 
@@ -67,7 +97,8 @@ def statistics(
     series: Series, start: date, end: date, bucket: BucketSize | str, *, max_buckets: int | None = None
 ) -> list[StatisticsBucket]:
     """The buckets of one series over the local days [start, end) (`statistics_read`)."""
-    return statistics_read([series], start=start, end=end, bucket=bucket, max_buckets=max_buckets)[series.pk]
+    read = statistics_read([series], start=start, end=end, bucket=bucket, max_buckets=max_buckets)
+    return read[series.pk].buckets
 
 
 def statistics_read(
@@ -77,13 +108,14 @@ def statistics_read(
     end: date,
     bucket: BucketSize | str,
     max_buckets: int | None = None,
-) -> dict[int, list[StatisticsBucket]]:
+) -> dict[int, SeriesStatistics]:
     """Each series' statistics per `bucket` over the whole calendar buckets of its zone that hold
     the local days [start, end), keyed by series id, oldest bucket first.
 
     `series` need their organization and site loaded (select_related) or cost a query each for
     their zone. Raises StatisticsRangeError when `end <= start` or a series would have more than
-    `max_buckets` buckets; ValueError for an unknown bucket.
+    `max_buckets` buckets; ValueError for an unknown bucket; VirtualCycle (Invalid) for a
+    virtual series defined in terms of itself.
     """
     bucket = BucketSize(bucket)
     if end <= start:
@@ -101,31 +133,31 @@ def statistics_read(
     terms = virtual_terms(virtual) if virtual else {}
     source_ids = {sid for combination in terms.values() for sid in combination}
     calendars = series_calendars(source_ids) if source_ids else {}
-    # What to read: (stored series, zone of the buckets, from the daily table?).
-    reads: set[tuple[int, str, bool]] = set()
-    for one in series:
-        if one.kind != SeriesKind.VIRTUAL:
-            reads.add((one.pk, zones[one.pk], bucket.from_days))
-        else:
-            for sid in terms[one.pk]:
-                # A source's days are those of its own zone: in another zone its quarter-hours
-                # are summed into the virtual series' buckets instead.
-                same_days = bucket.from_days and calendars[sid].zone == zones[one.pk]
-                reads.add((sid, zones[one.pk], same_days))
-    figures = _figures_read(reads, edges_by_zone)
+
+    def read_of(sid: int, zone: str) -> tuple[int, str, bool]:
+        # (stored series, zone of the buckets, from the daily table?): a series' days are those
+        # of its own zone; in another zone (a virtual series' source) its quarter-hours are
+        # summed into the buckets instead.
+        own_zone = zones[sid] if sid in zones else calendars[sid].zone
+        return sid, zone, bucket.from_days and own_zone == zone
+
+    reads = {
+        read_of(sid, zones[one.pk])
+        for one in series
+        for sid in (terms[one.pk] if one.kind == SeriesKind.VIRTUAL else (one.pk,))
+    }
+    figures = _figures_read(reads, edges_by_zone, bucket)
 
     starts = {zone: _local_starts(edges, zone) for zone, edges in edges_by_zone.items()}
     result = {}
     for one in series:
         zone = zones[one.pk]
         if one.kind == SeriesKind.VIRTUAL:
-            parts = [
-                (coefficient, figures[(sid, zone, bucket.from_days and calendars[sid].zone == zone)])
-                for sid, coefficient in terms[one.pk].items()
-            ]
+            parts = [(c, figures[read_of(sid, zone)]) for sid, c in terms[one.pk].items()]
             result[one.pk] = _combined(starts[zone], parts)
         else:
-            result[one.pk] = _buckets(starts[zone], figures[(one.pk, zone, bucket.from_days)])
+            own = figures[read_of(one.pk, zone)]
+            result[one.pk] = SeriesStatistics(starts[zone], own.count, own.total, own.mean, own.min, own.max)
     return result
 
 
@@ -141,10 +173,11 @@ def _local_starts(edges: list[int], zone: str) -> list[datetime]:
 
 
 def _figures_read(
-    reads: set[tuple[int, str, bool]], edges_by_zone: dict[str, list[int]]
+    reads: set[tuple[int, str, bool]], edges_by_zone: dict[str, list[int]], bucket: BucketSize
 ) -> dict[tuple[int, str, bool], _Figures]:
     """The aggregated statistics of each (series, zone, daily table) read: one statement per
-    zone and table, for all its series."""
+    zone and table, for all its series. A series with every bucket filled (the common case)
+    takes the statement's columns as they come; the gaps of another are filled in."""
     groups: dict[tuple[str, bool], list[int]] = {}
     for sid, zone, daily in reads:
         groups.setdefault((zone, daily), []).append(sid)
@@ -152,29 +185,46 @@ def _figures_read(
     for (zone, daily), ids in groups.items():
         edges = edges_by_zone[zone]
         n = len(edges) - 1
-        columns = {sid: _Figures([0] * n, [None] * n, [None] * n, [None] * n, [None] * n) for sid in ids}
-        for sid, index, count, sum_, total, min_, max_ in _aggregate(_TABLES[daily], sorted(ids), edges):
-            one = columns[sid]
-            one.count[index] = count
-            one.sum[index] = sum_
-            one.total[index] = total
-            one.min[index] = min_
-            one.max[index] = max_
+        one_row_a_bucket = daily and bucket is BucketSize.DAY
+        fetched = _aggregate(_TABLES[daily], sorted(ids), edges, grouped=not one_row_a_bucket)
+        for sid, rows in groupby(fetched, key=itemgetter(0)):
+            rows = list(rows)
+            if len(rows) == n:
+                _, _, count, total, mean, min_, max_ = (list(column) for column in zip(*rows, strict=True))
+                result[(sid, zone, daily)] = _Figures(count, total, mean, min_, max_)
+                continue
+            one = _Figures([0] * n, [None] * n, [None] * n, [None] * n, [None] * n)
+            for _, index, count, total, mean, min_, max_ in rows:
+                one.count[index] = count
+                one.total[index] = total
+                one.mean[index] = mean
+                one.min[index] = min_
+                one.max[index] = max_
+            result[(sid, zone, daily)] = one
         for sid in ids:
-            result[(sid, zone, daily)] = columns[sid]
+            result.setdefault(
+                (sid, zone, daily), _Figures([0] * n, [None] * n, [None] * n, [None] * n, [None] * n)
+            )
     return result
 
 
-def _aggregate(table: str, ids: list[int], edges: list[int]) -> list[tuple]:
-    """(series_id, bucket index, count, sum, consumption, min, max) of each non-empty bucket
-    [edges[i], edges[i + 1]) of each series, summed from `table`'s rows by their start."""
-    figures = "SUM(t.count), SUM(t.sum), SUM(t.consumption), MIN(t.min), MAX(t.max)"
+def _aggregate(table: str, ids: list[int], edges: list[int], *, grouped: bool = True) -> list[tuple]:
+    """(series_id, bucket index, count, consumption, mean, min, max) of each non-empty bucket
+    [edges[i], edges[i + 1]) of each series, summed from `table`'s rows by their start, ordered
+    by series and bucket. Not `grouped`: each row is a bucket of its own (days from the daily
+    table), read as it is."""
+    if grouped:
+        figures = "SUM(t.count), SUM(t.consumption), SUM(t.sum) / SUM(t.count), MIN(t.min), MAX(t.max)"
+        group = "GROUP BY t.series_id, b "
+    else:
+        figures, group = "t.count, t.consumption, t.sum / t.count, t.min, t.max", ""
     match, params = ids_match("t.series_id", ids)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"SELECT t.series_id, width_bucket(t.start, %s::int8[]) - 1 AS b, {figures} "
-                f"FROM {table} t WHERE {match} AND t.start >= %s AND t.start < %s GROUP BY t.series_id, b",
+                f"FROM {table} t WHERE {match} AND t.start >= %s AND t.start < %s {group}"
+                "ORDER BY t.series_id, b",
                 ["{" + ",".join(map(str, edges[:-1])) + "}", *params, edges[0], edges[-1]],
             )
         else:
@@ -183,38 +233,30 @@ def _aggregate(table: str, ids: list[int], edges: list[int]) -> list[tuple]:
                 [(i, edges[i], edges[i + 1]) for i in range(len(edges) - 1)],
             )
             cursor.execute(
-                f"SELECT t.series_id, e.b, {figures} FROM ({source}) AS e JOIN {table} t "
-                f"ON {match} AND t.start >= e.lo AND t.start < e.hi GROUP BY t.series_id, e.b",
+                f"SELECT t.series_id, e.b AS b, {figures} FROM ({source}) AS e JOIN {table} t "
+                f"ON {match} AND t.start >= e.lo AND t.start < e.hi {group}ORDER BY t.series_id, b",
                 [*bucket_params, *params],
             )
         return cursor.fetchall()
 
 
-def _buckets(starts: list[datetime], figures: _Figures) -> list[StatisticsBucket]:
-    return [
-        StatisticsBucket(start, count, total, sum_ / count if count else None, min_, max_)
-        for start, count, sum_, total, min_, max_ in zip(
-            starts, figures.count, figures.sum, figures.total, figures.min, figures.max, strict=True
-        )
-    ]
-
-
-def _combined(starts: list[datetime], parts: list[tuple[float, _Figures]]) -> list[StatisticsBucket]:
+def _combined(starts: list[datetime], parts: list[tuple[float, _Figures]]) -> SeriesStatistics:
     """A virtual series' buckets from its stored sources' figures (see StatisticsBucket): `count`
-    the sources' samples; `total` Σ coefficient * total over the sources with a total (a source
-    without samples in the bucket consumed nothing there, so daily totals still add up to the
-    month's), null when none has one; `mean` Σ coefficient * mean when every source has
-    samples in the bucket (a silent sub-meter's power is unknown, not 0), else null; `min` and
-    `max` null: the extremes of a sum are not those of its terms."""
-    result = []
-    for i, start in enumerate(starts):
+    the sources' samples; `total` the sum of coefficient * total over the sources with a total
+    (a source without samples in the bucket consumed nothing there, so daily totals still add up
+    to the month's), null when none has one; `mean` the sum of coefficient * mean when every
+    source has samples in the bucket (a silent sub-meter's power is unknown, not 0), else null;
+    `min` and `max` null: the extremes of a sum are not those of its terms."""
+    n = len(starts)
+    counts, totals, means = [0] * n, [None] * n, [None] * n
+    for i in range(n):
         count, total, mean = 0, None, 0.0
         for coefficient, figures in parts:
-            n = figures.count[i]
-            count += n
+            count += figures.count[i]
             if figures.total[i] is not None:
                 total = (total or 0.0) + coefficient * figures.total[i]
             if mean is not None:
-                mean = mean + coefficient * figures.sum[i] / n if n else None
-        result.append(StatisticsBucket(start, count, total, mean if parts and count else None, None, None))
-    return result
+                mean = None if figures.mean[i] is None else mean + coefficient * figures.mean[i]
+        counts[i], totals[i] = count, total
+        means[i] = mean if parts and count else None
+    return SeriesStatistics(starts, counts, totals, means, [None] * n, [None] * n)
