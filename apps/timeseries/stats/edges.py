@@ -49,9 +49,10 @@ def bucket_count_bound(*, start: date, end: date, bucket: BucketSize) -> int:
     return days // per + 2
 
 
-def bucket_edges(*, zone: str, start: date, end: date, bucket: BucketSize) -> list[int]:
+def bucket_edges(*, zone: str, start: date, end: date, bucket: BucketSize | str) -> list[int]:
     """UTC edges (epoch ms, ascending) of the `bucket` buckets of `zone` that hold any local day
     of [start, end): n buckets, n + 1 edges; none when `end <= start`."""
+    bucket = BucketSize(bucket)
     if end <= start:
         return []
     if bucket is BucketSize.DAY:

@@ -15,7 +15,7 @@ the bucket list and combines virtual series' sources (virtual.py).
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from itertools import groupby
 from operator import itemgetter
 from zoneinfo import ZoneInfo
@@ -28,7 +28,6 @@ from .buckets import rows_source, series_calendars
 from .edges import BucketSize, bucket_count_bound, bucket_edges
 from .virtual import virtual_terms
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TABLES = {False: "timeseries_stats_quarter", True: "timeseries_stats_day"}
 
 
@@ -168,8 +167,10 @@ def _zone_of(series: Series) -> str:
 
 
 def _local_starts(edges: list[int], zone: str) -> list[datetime]:
+    # fromtimestamp with the zone is a C call (a year of hours: 6 ms, against 23 through an
+    # aware epoch plus a timedelta); the starts are whole seconds, exact as a float.
     tz = ZoneInfo(zone)
-    return [(_EPOCH + timedelta(milliseconds=ms)).astimezone(tz) for ms in edges[:-1]]
+    return [datetime.fromtimestamp(ms / 1000, tz) for ms in edges[:-1]]
 
 
 def _figures_read(
@@ -219,25 +220,41 @@ def _aggregate(table: str, ids: list[int], edges: list[int], *, grouped: bool = 
     else:
         figures, group = "t.count, t.consumption, t.sum / t.count, t.min, t.max", ""
     match, params = ids_match("t.series_id", ids)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
+        with _binary_cursor() as cursor:
             cursor.execute(
                 f"SELECT t.series_id, width_bucket(t.start, %s::int8[]) - 1 AS b, {figures} "
                 f"FROM {table} t WHERE {match} AND t.start >= %s AND t.start < %s {group}"
                 "ORDER BY t.series_id, b",
                 ["{" + ",".join(map(str, edges[:-1])) + "}", *params, edges[0], edges[-1]],
             )
-        else:
-            source, bucket_params = rows_source(
-                [("b", "int8"), ("lo", "int8"), ("hi", "int8")],
-                [(i, edges[i], edges[i + 1]) for i in range(len(edges) - 1)],
-            )
-            cursor.execute(
-                f"SELECT t.series_id, e.b AS b, {figures} FROM ({source}) AS e JOIN {table} t "
-                f"ON {match} AND t.start >= e.lo AND t.start < e.hi {group}ORDER BY t.series_id, b",
-                [*bucket_params, *params],
-            )
+            return cursor.fetchall()
+    source, bucket_params = rows_source(
+        [("b", "int8"), ("lo", "int8"), ("hi", "int8")],
+        [(i, edges[i], edges[i + 1]) for i in range(len(edges) - 1)],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.series_id, e.b AS b, {figures} FROM ({source}) AS e JOIN {table} t "
+            f"ON {match} AND t.start >= e.lo AND t.start < e.hi {group}ORDER BY t.series_id, b",
+            [*bucket_params, *params],
+        )
         return cursor.fetchall()
+
+
+def _binary_cursor():
+    """A cursor on Django's PostgreSQL connection (its transaction, its query logging) that
+    binds parameters on the server and reads results in binary: Django's own cursors bind on
+    the client and read text, and formatting and parsing the floats of 18,300 daily rows as
+    text took 30 ms of the 47 a read of 50 series' year cost, against 17 in binary. The
+    statement is also prepared by the server after a few runs (its text does not change with
+    the buckets, which are a parameter)."""
+    import psycopg
+
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    raw.format = psycopg.pq.Format.BINARY
+    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
 
 
 def _combined(starts: list[datetime], parts: list[tuple[float, _Figures]]) -> SeriesStatistics:
