@@ -29,6 +29,7 @@ from .edges import BucketSize, bucket_count_bound, bucket_edges
 from .virtual import virtual_terms
 
 _TABLES = {False: "timeseries_stats_quarter", True: "timeseries_stats_day"}
+_COLUMNS = ("count", "total", "mean", "min", "max", "resets", "steps_back")
 
 
 @dataclass(slots=True)
@@ -61,6 +62,12 @@ class SeriesStatistics:
     mean: list[float | None]
     min: list[float | None]
     max: list[float | None]
+    # A counter's increments that were resets or small steps back (0 for the other kinds; None
+    # for a virtual series): a measurement declared a counter shows resets everywhere.
+    resets: list[int | None]
+    steps_back: list[int | None]
+    # The buckets' UTC edges in epoch ms: bucket i is [edges_ms[i], edges_ms[i + 1]).
+    edges_ms: list[int]
 
     @property
     def buckets(self) -> list[StatisticsBucket]:
@@ -90,6 +97,12 @@ class _Figures:
     mean: list[float | None]
     min: list[float | None]
     max: list[float | None]
+    resets: list[int | None]
+    steps_back: list[int | None]
+
+    @classmethod
+    def empty(cls, n: int) -> "_Figures":
+        return cls([0] * n, *([None] * n for _ in range(6)))
 
 
 def statistics(
@@ -153,10 +166,20 @@ def statistics_read(
         zone = zones[one.pk]
         if one.kind == SeriesKind.VIRTUAL:
             parts = [(c, figures[read_of(sid, zone)]) for sid, c in terms[one.pk].items()]
-            result[one.pk] = _combined(starts[zone], parts)
+            result[one.pk] = _combined(starts[zone], edges_by_zone[zone], parts)
         else:
             own = figures[read_of(one.pk, zone)]
-            result[one.pk] = SeriesStatistics(starts[zone], own.count, own.total, own.mean, own.min, own.max)
+            result[one.pk] = SeriesStatistics(
+                starts[zone],
+                own.count,
+                own.total,
+                own.mean,
+                own.min,
+                own.max,
+                own.resets,
+                own.steps_back,
+                edges_by_zone[zone],
+            )
     return result
 
 
@@ -191,34 +214,34 @@ def _figures_read(
         for sid, rows in groupby(fetched, key=itemgetter(0)):
             rows = list(rows)
             if len(rows) == n:
-                _, _, count, total, mean, min_, max_ = (list(column) for column in zip(*rows, strict=True))
-                result[(sid, zone, daily)] = _Figures(count, total, mean, min_, max_)
+                columns = (list(column) for column in zip(*rows, strict=True))
+                next(columns), next(columns)  # series, bucket
+                result[(sid, zone, daily)] = _Figures(*columns)
                 continue
-            one = _Figures([0] * n, [None] * n, [None] * n, [None] * n, [None] * n)
-            for _, index, count, total, mean, min_, max_ in rows:
-                one.count[index] = count
-                one.total[index] = total
-                one.mean[index] = mean
-                one.min[index] = min_
-                one.max[index] = max_
+            one = _Figures.empty(n)
+            for _, index, *figures in rows:
+                for column, value in zip(_COLUMNS, figures, strict=True):
+                    getattr(one, column)[index] = value
             result[(sid, zone, daily)] = one
         for sid in ids:
-            result.setdefault(
-                (sid, zone, daily), _Figures([0] * n, [None] * n, [None] * n, [None] * n, [None] * n)
-            )
+            result.setdefault((sid, zone, daily), _Figures.empty(n))
     return result
 
 
 def _aggregate(table: str, ids: list[int], edges: list[int], *, grouped: bool = True) -> list[tuple]:
-    """(series_id, bucket index, count, consumption, mean, min, max) of each non-empty bucket
-    [edges[i], edges[i + 1]) of each series, summed from `table`'s rows by their start, ordered
-    by series and bucket. Not `grouped`: each row is a bucket of its own (days from the daily
-    table), read as it is."""
+    """(series_id, bucket index, count, consumption, mean, min, max, resets, steps back) of each
+    non-empty bucket [edges[i], edges[i + 1]) of each series, summed from `table`'s rows by their
+    start, ordered by series and bucket. Not `grouped`: each row is a bucket of its own (days
+    from the daily table), read as it is."""
     if grouped:
-        figures = "SUM(t.count), SUM(t.consumption), SUM(t.sum) / SUM(t.count), MIN(t.min), MAX(t.max)"
+        figures = (
+            "SUM(t.count), SUM(t.consumption), SUM(t.sum) / SUM(t.count), MIN(t.min), MAX(t.max), "
+            "SUM(t.resets), SUM(t.steps_back)"
+        )
         group = "GROUP BY t.series_id, b "
     else:
-        figures, group = "t.count, t.consumption, t.sum / t.count, t.min, t.max", ""
+        figures = "t.count, t.consumption, t.sum / t.count, t.min, t.max, t.resets, t.steps_back"
+        group = ""
     match, params = ids_match("t.series_id", ids)
     if connection.vendor == "postgresql":
         with _binary_cursor() as cursor:
@@ -257,7 +280,9 @@ def _binary_cursor():
     return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
 
 
-def _combined(starts: list[datetime], parts: list[tuple[float, _Figures]]) -> SeriesStatistics:
+def _combined(
+    starts: list[datetime], edges: list[int], parts: list[tuple[float, _Figures]]
+) -> SeriesStatistics:
     """A virtual series' buckets from its stored sources' figures (see StatisticsBucket): `count`
     the sources' samples; `total` the sum of coefficient * total over the sources with a total
     (a source without samples in the bucket consumed nothing there, so daily totals still add up
@@ -276,4 +301,4 @@ def _combined(starts: list[datetime], parts: list[tuple[float, _Figures]]) -> Se
                 mean = None if figures.mean[i] is None else mean + coefficient * figures.mean[i]
         counts[i], totals[i] = count, total
         means[i] = mean if parts and count else None
-    return SeriesStatistics(starts, counts, totals, means, [None] * n, [None] * n)
+    return SeriesStatistics(starts, counts, totals, means, *([None] * n for _ in range(4)), edges)
