@@ -4,7 +4,9 @@ Samples cannot be registered (composite primary key): a series' change page show
 its daily and monthly totals and its latest samples, read through the store's query module.
 """
 
+import re
 import time
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -108,6 +110,23 @@ class SeriesChartAdminMixin:
         if obj is not None and not add:
             context.update(self.chart_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_YEAR = re.compile(r"\d{4}")
+
+
+def _totals_period(request, time_zone: str) -> dict:
+    """The month whose days and the year whose months the series page lists: `?month=YYYY-MM`
+    and `?year=YYYY`, else the current local ones (a malformed value too)."""
+    today = timezone.localdate(timezone=ZoneInfo(time_zone))
+    month, year = today.replace(day=1), today.year
+    found = _MONTH.fullmatch(request.GET.get("month", ""))
+    if found and 1 <= int(found[2]) <= 12 and 1 <= int(found[1]) <= 9998:
+        month = date(int(found[1]), int(found[2]), 1)
+    if _YEAR.fullmatch(request.GET.get("year", "")) and 1 <= int(request.GET["year"]) <= 9998:
+        year = int(request.GET["year"])
+    return {"month": month, "year": year}
 
 
 class UnitInput(forms.TextInput):
@@ -247,9 +266,7 @@ class SeriesAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
                         for row in samples_latest(series_id=obj.pk, limit=LATEST_SAMPLES)
                     ],
                     "latest_samples_limit": LATEST_SAMPLES,
-                    "totals": calendar_totals(
-                        series_id=obj.pk, tz=time_zone, today=timezone.localdate(timezone=ZoneInfo(time_zone))
-                    ),
+                    "totals": calendar_totals(series=obj, **_totals_period(request, time_zone)),
                 }
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
