@@ -20,7 +20,7 @@ figures the median of as many runs), each beside a reference measured in the sam
   measured on another run of this kind of machine (this machine's speed is printed beside them);
 - a year of daily totals of one series: its SQL (the aggregate statement alone) <= 5 ms, over
   HTTP <= 15 ms; reference: the same local days bucketed from the 527,040 samples in SQL
-  (query.rollups_by_edges, what the series page's totals read);
+  (query.rollups_by_edges, what the series page's totals read before the statistics);
 - a year of daily totals of 100 series <= 60 ms over HTTP: the endpoint takes at most 50 series
   a request (the issue's limit), so two requests of 50, one after the other; and one read of all
   100 in process (`statistics_read`); reference: one series' request;
