@@ -134,3 +134,16 @@ def test_a_source_in_use_cannot_be_deleted_alone(org, meters):
     org.delete()  # the organization's deletion takes both
 
     assert not Series.objects.exists()
+
+
+def test_the_admin_will_not_delete_a_source_in_use(manager_client, org, meters):
+    meter = SeriesFactory(organization=org, kind="virtual", name="Unmetered")
+    VirtualSource.objects.create(virtual=meter, source=meters[0])
+
+    page = manager_client.get(f"/admin/timeseries/series/{meters[0].pk}/delete/")
+    response = manager_client.post(f"/admin/timeseries/series/{meters[0].pk}/delete/", {"post": "yes"})
+
+    assert page.status_code == 200
+    assert "would require deleting the following protected related objects" in page.content.decode()
+    assert response.status_code == 200
+    assert Series.objects.filter(pk=meters[0].pk).exists()
