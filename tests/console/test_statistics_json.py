@@ -230,3 +230,19 @@ def test_staff_who_may_view_no_series_are_refused(client, org, meter):
 
 def test_only_get(manager_client, meter):
     assert manager_client.post(query(meter)).status_code == 405
+
+
+def test_a_virtual_series_defined_in_terms_of_itself_is_a_400(manager_client, org):
+    first, second = (SeriesFactory(organization=org, kind="virtual") for _ in range(2))
+    # Two definitions saved at once could make what the admin refuses for each alone.
+    VirtualSource.objects.bulk_create(
+        [VirtualSource(virtual=first, source=second), VirtualSource(virtual=second, source=first)]
+    )
+
+    response = manager_client.get(query(first))
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": f"virtual series {first.pk} is defined in terms of itself",
+        "field": "series",
+    }
