@@ -147,3 +147,20 @@ def test_the_admin_will_not_delete_a_source_in_use(manager_client, org, meters):
     assert "would require deleting the following protected related objects" in page.content.decode()
     assert response.status_code == 200
     assert Series.objects.filter(pk=meters[0].pk).exists()
+
+
+def test_deleting_samples_of_a_virtual_series_says_it_has_none(manager_client, org):
+    meter = SeriesFactory(organization=org, kind="virtual")
+    page = manager_client.get(change_url(meter))
+    assert 'id="series-delete-link"' not in page.content.decode()
+
+    response = manager_client.post(
+        f"/admin/tools/series/{meter.pk}/delete-samples/",
+        {"confirm": "1", "start_ms": "0", "end_ms": "10"},
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(change_url(meter), 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        f"series {meter.pk} is virtual: it has no samples of its own"
+    ]
