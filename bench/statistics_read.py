@@ -10,9 +10,10 @@ with its 23- and 25-hour days) with
   the rows one-minute data would give (one per quarter-hour, one per local day), which is all a
   statistics read touches, at a fourteenth of the writing.
 
-Figures (median of REQUESTS requests after WARMUP, over HTTP against gunicorn with one sync
-worker on loopback, as a staff facility manager with an admin session; SQL and in-process
-figures the median of as many runs), each beside a reference measured in the same run:
+Figures (median of REQUESTS requests after WARMUP, the cases taking turns request by request,
+over HTTP against gunicorn with one sync worker on loopback, as a staff facility manager with an
+admin session; SQL and in-process figures the median of as many runs), each beside a reference
+measured in the same run:
 
 - 30 days of hourly values of one series (720 buckets) over HTTP: target <= 8 ms; references:
   the same 30 days rolled up by hour from the 43,200 samples in SQL (rollup.rollups, what the
@@ -173,28 +174,33 @@ def statistics_path(series_ids: list[int], start: str, end: str, bucket: str) ->
     return f"/admin/analytics/statistics.json?{ids}&start={start}&end={end}&bucket={bucket}"
 
 
-def http_ms(port: int, session: str, paths: list[str], check) -> float:
-    """Median milliseconds of GETting `paths` one after the other, a connection each (as the
-    other benchmarks do); `check` sees the first bodies, None: the answer must be a 400."""
-    timings = []
+def _get(port: int, session: str, path: str, status: int) -> bytes:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", path, headers={"Cookie": f"sessionid={session}"})
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    if response.status != status:
+        sys.exit(f"{path[:120]}: HTTP {response.status}: {data[:200]!r}")
+    return data
+
+
+def http_ms(port: int, session: str, cases: dict[str, tuple[list[str], object]]) -> dict[str, float]:
+    """Median milliseconds of each case: GETting its paths one after the other, a connection
+    each (as the other benchmarks do). The cases take turns, request by request, so that a
+    change in the machine's load (it is shared) hits all of them alike. A case's check sees its
+    first bodies; None: the answer must be a 400."""
+    timings: dict[str, list[float]] = {name: [] for name in cases}
     for i in range(WARMUP + REQUESTS):
-        started = time.perf_counter()
-        bodies = []
-        for path in paths:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            connection.request("GET", path, headers={"Cookie": f"sessionid={session}"})
-            response = connection.getresponse()
-            data = response.read()
-            connection.close()
-            if response.status != (200 if check else 400):
-                sys.exit(f"{path[:120]}: HTTP {response.status}: {data[:200]!r}")
-            bodies.append(data)
-        elapsed = time.perf_counter() - started
-        if i == 0 and check:
-            check([json.loads(body) for body in bodies])
-        if i >= WARMUP:
-            timings.append(elapsed)
-    return statistics.median(timings) * 1000
+        for name, (paths, check) in cases.items():
+            started = time.perf_counter()
+            bodies = [_get(port, session, path, 200 if check else 400) for path in paths]
+            elapsed = time.perf_counter() - started
+            if i == 0 and check:
+                check([json.loads(body) for body in bodies])
+            if i >= WARMUP:
+                timings[name].append(elapsed)
+    return {name: statistics.median(values) * 1000 for name, values in timings.items()}
 
 
 def _expect(condition: bool, what: str) -> None:
@@ -300,28 +306,32 @@ def main() -> None:
     port = free_port()
     with gunicorn_serving(port):
         session = login(port)
-        floor = http_ms(
-            port, session, [statistics_path([minute], "2024-01-01", "2024-01-31", "minute")], None
-        )
-        month_hours = http_ms(
-            port, session, [statistics_path([minute], "2024-01-01", "2024-01-31", "hour")], _buckets(720)
-        )
-        year_days = http_ms(
-            port, session, [statistics_path([minute], "2024-01-01", "2025-01-01", "day")], _buckets(366)
-        )
         all_ids = [minute, *others]
-        hundred = http_ms(
+        figures = http_ms(
             port,
             session,
-            [
-                statistics_path(all_ids[:50], "2024-01-01", "2025-01-01", "day"),
-                statistics_path(all_ids[50:], "2024-01-01", "2025-01-01", "day"),
-            ],
-            _buckets(366),
+            {
+                "floor": ([statistics_path([minute], "2024-01-01", "2024-01-31", "minute")], None),
+                "month hours": (
+                    [statistics_path([minute], "2024-01-01", "2024-01-31", "hour")],
+                    _buckets(720),
+                ),
+                "year days": ([statistics_path([minute], "2024-01-01", "2025-01-01", "day")], _buckets(366)),
+                "hundred": (
+                    [
+                        statistics_path(all_ids[:50], "2024-01-01", "2025-01-01", "day"),
+                        statistics_path(all_ids[50:], "2024-01-01", "2025-01-01", "day"),
+                    ],
+                    _buckets(366),
+                ),
+                "year hours": (
+                    [statistics_path([minute], "2024-01-01", "2025-01-01", "hour")],
+                    _buckets(8_784),
+                ),
+            },
         )
-        year_hours = http_ms(
-            port, session, [statistics_path([minute], "2024-01-01", "2025-01-01", "hour")], _buckets(8_784)
-        )
+    floor, month_hours, year_days = figures["floor"], figures["month hours"], figures["year days"]
+    hundred, year_hours = figures["hundred"], figures["year hours"]
     load = f"{load_before}; after: {load_average()}"
 
     print()
