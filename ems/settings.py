@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.inventory",
     "apps.timeseries",
     "apps.imports",
+    "apps.console",
     "apps.observability",
     "axes",
 ]

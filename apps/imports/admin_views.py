@@ -406,6 +406,9 @@ def series_delete_samples_view(request, series_id):
             deleted = samples_delete(series_id=series.pk, start_ms=start_ms, end_ms=end_ms)
         except NotFound as exc:
             raise Http404("No such series.") from exc
+        except Invalid as exc:  # a virtual series: it has no samples
+            messages.error(request, exc.message)
+            return redirect("admin:timeseries_series_change", series.pk)
         messages.success(request, f"Deleted {deleted:,} sample{'s' if deleted != 1 else ''} of {series}.")
         return redirect("admin:timeseries_series_change", series.pk)
     form = RangeForm(request.POST or None, default_time_zone=series_zone(series))

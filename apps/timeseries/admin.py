@@ -4,25 +4,30 @@ Samples cannot be registered (composite primary key): a series' change page show
 its daily and monthly totals and its latest samples, read through the store's query module.
 """
 
+import re
 import time
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.http import JsonResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from apps.core.exceptions import Invalid
-from apps.tenancy.admin_scoping import OrganizationOwnedAdmin
+from apps.tenancy.admin_scoping import OrganizationOwnedAdmin, OrganizationOwnedForm
 
 from .charts import MAX_POINTS, calendar_totals, chart_range, series_chart
-from .models import KNOWN_UNITS, Series, ms_label, ms_to_datetime
+from .models import KNOWN_UNITS, Sample, Series, SeriesKind, VirtualSource, ms_label, ms_to_datetime
 from .query import samples_latest
 from .selectors import series_current, series_zone
 from .stats.basis import STATISTICS_FIELDS, series_statistics_refresh
+from .stats.virtual import virtual_sources_check
 
 LATEST_SAMPLES = 50
 
@@ -108,6 +113,23 @@ class SeriesChartAdminMixin:
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_YEAR = re.compile(r"\d{4}")
+
+
+def _totals_period(request, time_zone: str) -> dict:
+    """The month whose days and the year whose months the series page lists: `?month=YYYY-MM`
+    and `?year=YYYY`, else the current local ones (a malformed value too)."""
+    today = timezone.localdate(timezone=ZoneInfo(time_zone))
+    month, year = today.replace(day=1), today.year
+    found = _MONTH.fullmatch(request.GET.get("month", ""))
+    if found and 1 <= int(found[2]) <= 12 and 1 <= int(found[1]) <= 9998:
+        month = date(int(found[1]), int(found[2]), 1)
+    if _YEAR.fullmatch(request.GET.get("year", "")) and 1 <= int(request.GET["year"]) <= 9998:
+        year = int(request.GET["year"])
+    return {"month": month, "year": year}
+
+
 class UnitInput(forms.TextInput):
     """A text input offering the known units (a datalist): a unit not in the list is kept as typed."""
 
@@ -118,8 +140,86 @@ class UnitInput(forms.TextInput):
         return html + format_html('<datalist id="{}">{}</datalist>', list_id, options)
 
 
+class SeriesForm(OrganizationOwnedForm):
+    """A series' page: a series with samples cannot become virtual (they would be kept but never
+    read: a virtual series is computed from its sources)."""
+
+    def clean_kind(self):
+        kind = self.cleaned_data.get("kind")
+        if (
+            kind == SeriesKind.VIRTUAL
+            and self.instance.pk is not None
+            and Sample.objects.filter(series_id=self.instance.pk).exists()
+        ):
+            raise ValidationError("A series with samples cannot become virtual: delete its samples first.")
+        return kind
+
+
+class VirtualSourceFormSet(BaseInlineFormSet):
+    """The sources of a virtual series, checked together (stats/virtual.py): of its organization,
+    of one unit, no cycle; only a virtual series has sources."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        sources = [
+            form.cleaned_data["source"]
+            for form in self.forms
+            if form.cleaned_data.get("source") is not None and not form.cleaned_data.get("DELETE")
+        ]
+        if not sources:
+            return
+        if self.instance.kind != SeriesKind.VIRTUAL:
+            raise ValidationError(
+                "Only a virtual series has sources: remove them, or make the series virtual."
+            )
+        try:
+            virtual_sources_check(self.instance, sources)
+        except Invalid as exc:
+            raise ValidationError(exc.message) from None
+
+
+class VirtualSourceInline(admin.TabularInline):
+    """A virtual series' terms (coefficient x source), edited with the series: the series' own
+    permissions apply (its definition is part of it), in its organization."""
+
+    model = VirtualSource
+    fk_name = "virtual"
+    formset = VirtualSourceFormSet
+    fields = ("source", "coefficient")
+    autocomplete_fields = ("source",)
+    extra = 0
+    verbose_name = "source"
+    verbose_name_plural = "sources of a virtual series (its value is the sum of coefficient x source)"
+
+    def _series_admin(self):
+        return self.admin_site.get_model_admin(Series)
+
+    def has_view_permission(self, request, obj=None):
+        return self._series_admin().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        series_admin = self._series_admin()
+        if obj is None:
+            return series_admin.has_add_permission(request)
+        return series_admin.has_change_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_add_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_add_permission(request, obj)
+
+
 @admin.register(Series)
 class SeriesAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
+    form = SeriesForm
+
+    def get_inlines(self, request, obj):
+        # Only a virtual series has sources: a series is saved as virtual, then given them.
+        return [VirtualSourceInline] if obj is not None and obj.kind == SeriesKind.VIRTUAL else []
+
     list_display = (
         *("name", "meter_code", "id", "organization", "kind", "unit", "site"),
         *("current_value", "current_at", "created_at"),
@@ -174,9 +274,7 @@ class SeriesAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
                         for row in samples_latest(series_id=obj.pk, limit=LATEST_SAMPLES)
                     ],
                     "latest_samples_limit": LATEST_SAMPLES,
-                    "totals": calendar_totals(
-                        series_id=obj.pk, tz=time_zone, today=timezone.localdate(timezone=ZoneInfo(time_zone))
-                    ),
+                    "totals": calendar_totals(series=obj, **_totals_period(request, time_zone)),
                 }
             )
         return super().render_change_form(request, context, add, change, form_url, obj)

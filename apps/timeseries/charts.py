@@ -1,5 +1,5 @@
 """What the admin's charts draw: a series over a time range, thinned to at most MAX_POINTS, and
-its totals per local calendar day and month.
+its figures per local day of a month and per month of a year (from its statistics).
 
 A chart gets raw samples when the range holds at most MAX_POINTS of them, and otherwise the
 store's rollups (last, min, max per period) with the shortest period of PERIOD_LADDER_MS that
@@ -13,15 +13,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from apps.core.exceptions import Invalid
 
-from .models import MAX_TS_MS, MIN_TS_MS, Sample, Series
-from .query import Rollup, local_day_edges, local_month_edges, rollups_by_edges, samples_page
+from .models import MAX_TS_MS, MIN_TS_MS, Series
+from .query import Rollup, samples_page
 from .rollup import rollups
+from .selectors import series_zone
 from .stats.calendar import QUARTER_MS
+from .stats.edges import BucketSize
+from .stats.read import SeriesStatistics, statistics_read
 from .stats.rollups import rollups_from_statistics, statistics_serve
 
 SECOND_MS = 1_000
@@ -194,93 +196,81 @@ def chart_range(params: Mapping[str, str], *, tz: str, now_ms: int) -> tuple[int
 
 @dataclass(frozen=True, slots=True)
 class CalendarTotal:
-    """One local day or month of a series. `delta` is the last value minus the last value before
-    the bucket (an energy counter's consumption), None when the bucket or everything before it is
-    empty; the other figures are None when the bucket holds no sample."""
+    """One local day or month of a series, from its statistics (stats/read.py): `total` its
+    consumption (None for a measurement), `resets` and `steps_back` a counter's (None for a
+    virtual series); the figures are None when the period holds no sample."""
 
     label: str
-    start_ms: int
-    end_ms: int
     start: datetime
-    end: datetime
+    hours: float
     count: int
-    last: float | None
+    total: float | None
+    mean: float | None
     min: float | None
     max: float | None
-    delta: float | None
-
-    @property
-    def hours(self) -> float:
-        # From the UTC edges: subtracting two times of one zone gives their wall-clock
-        # difference, 24 h also for a 23-hour day.
-        return (self.end_ms - self.start_ms) / 3_600_000
+    resets: int | None
+    steps_back: int | None
 
 
 @dataclass(frozen=True, slots=True)
 class CalendarTotals:
+    """The days of one local month and the months of one local year of a series."""
+
     time_zone: str
+    kind: str
+    month: date  # the first of the month whose days are listed
+    year: int  # the year whose months are listed
     days: list[CalendarTotal]
     months: list[CalendarTotal]
 
+    @property
+    def counts_consumption(self) -> bool:
+        return self.kind != "measurement"
 
-def _last_value_before(series_id: int, ts: int) -> float | None:
-    # One backward probe of the primary key; values_list, so no Sample instance is built.
-    return (
-        Sample.objects.filter(series_id=series_id, ts__lt=ts)
-        .order_by("-ts")
-        .values_list("value", flat=True)
-        .first()
-    )
+    @property
+    def previous_month(self) -> date:
+        return (self.month - timedelta(days=1)).replace(day=1)
+
+    @property
+    def next_month(self) -> date:
+        return (self.month + timedelta(days=31)).replace(day=1)
 
 
-def _calendar_totals(
-    series_id: int, edges: list[int], zone: ZoneInfo, label_format: str
-) -> list[CalendarTotal]:
-    if not edges:
-        return []
-    buckets = {bucket.start_ms: bucket for bucket in rollups_by_edges(series_id=series_id, edges_ms=edges)}
-    previous = _last_value_before(series_id, edges[0]) if buckets else None
-    result = []
-    for start_ms, end_ms in pairwise(edges):
-        start = datetime.fromtimestamp(start_ms / 1000, tz=zone)
-        end = datetime.fromtimestamp(end_ms / 1000, tz=zone)
-        bucket = buckets.get(start_ms)
-        figures = {"count": 0, "last": None, "min": None, "max": None, "delta": None}
-        if bucket is not None:
-            figures = {
-                "count": bucket.count,
-                "last": bucket.value,
-                "min": bucket.min,
-                "max": bucket.max,
-                "delta": None if previous is None else bucket.value - previous,
-            }
-            previous = bucket.value
-        label = format(start, label_format)
-        result.append(
-            CalendarTotal(label=label, start_ms=start_ms, end_ms=end_ms, start=start, end=end, **figures)
+def _calendar_rows(read: SeriesStatistics, label_format: str) -> list[CalendarTotal]:
+    return [
+        CalendarTotal(
+            label=format(start, label_format),
+            start=start,
+            hours=(read.edges_ms[i + 1] - read.edges_ms[i]) / 3_600_000,
+            count=read.count[i],
+            total=read.total[i],
+            mean=read.mean[i],
+            min=read.min[i],
+            max=read.max[i],
+            resets=read.resets[i],
+            steps_back=read.steps_back[i],
         )
-    return result
+        for i, start in enumerate(read.starts)
+    ]
 
 
-def calendar_totals(
-    *, series_id: int, tz: str, today: date, days: int = 31, months: int = 12
-) -> CalendarTotals:
-    """A series' figures per local day (the `days` days up to and including `today`) and per local
-    month (the `months` months up to and including today's), oldest first, in `tz`.
+def calendar_totals(*, series: Series, month: date, year: int) -> CalendarTotals:
+    """A series' figures per local day of `month` and per local month of `year`, oldest first,
+    in its zone, from its statistics: any month or year, an imported past one included.
 
-    Bucket edges are local midnights converted to UTC by zoneinfo (query.local_day_edges), so a
-    day is 23 or 25 hours long across a daylight-saving change. Empty buckets are listed too.
-    At most four queries: a bucket query and a probe of the value before the first bucket, for
-    days and for months.
-    """
-    zone = ZoneInfo(tz)
-    first_month = date(today.year, today.month, 1)
-    for _ in range(months - 1):
-        first_month = (first_month - timedelta(days=1)).replace(day=1)
-    day_edges = local_day_edges(tz=tz, start=today - timedelta(days=days - 1), end=today + timedelta(days=1))
-    month_edges = local_month_edges(tz=tz, start=first_month, end=today + timedelta(days=1))
+    A day is 23 or 25 hours long across a daylight-saving change; empty periods are listed too.
+    Two statistics reads (one a statement for a stored series), never the samples."""
+    month = month.replace(day=1)
+    next_month = (month + timedelta(days=31)).replace(day=1)
+    days = statistics_read([series], start=month, end=next_month, bucket=BucketSize.DAY)[series.pk]
+    months = statistics_read(
+        [series], start=date(year, 1, 1), end=date(year + 1, 1, 1), bucket=BucketSize.MONTH
+    )[series.pk]
     return CalendarTotals(
-        time_zone=tz,
-        days=_calendar_totals(series_id, day_edges, zone, "%Y-%m-%d %a"),
-        months=_calendar_totals(series_id, month_edges, zone, "%Y-%m"),
+        time_zone=series_zone(series),
+        kind=series.kind,
+        month=month,
+        year=year,
+        days=_calendar_rows(days, "%Y-%m-%d %a"),
+        months=_calendar_rows(months, "%Y-%m"),
     )

@@ -43,6 +43,7 @@ class SeriesKind(models.TextChoices):
     MEASUREMENT = "measurement", "Measurement (instantaneous: kW, V, A, °C, %)"
     COUNTER = "counter", "Counter (cumulative register: kWh, m³ meter reading)"
     INTERVAL = "interval", "Interval (each sample is one interval's quantity)"
+    VIRTUAL = "virtual", "Virtual (a linear combination of other series, no samples of its own)"
 
 
 # Offered in the admin's unit input; any other unit is kept as typed.
@@ -251,3 +252,25 @@ class DailyStatistics(_Statistics):
     class Meta:
         db_table = "timeseries_stats_day"
         verbose_name_plural = "daily statistics"
+
+
+class VirtualSource(models.Model):
+    """One term of a virtual series (SeriesKind.VIRTUAL): `coefficient` * `source`. A virtual
+    series is the sum of its terms (`Main - Σ sub-meters` = unmetered: coefficients 1, -1, ...);
+    it has no samples, and its statistics are computed on read from its sources' statistics
+    (stats/read.py). A source may itself be virtual; the admin refuses cycles, sources of another
+    organization and sources whose units differ (stats/virtual.py)."""
+
+    virtual = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="virtual_sources")
+    # A source in use cannot be deleted alone (the virtual series would silently change meaning);
+    # deleting its organization deletes both.
+    source = models.ForeignKey(Series, on_delete=models.RESTRICT, related_name="virtual_uses")
+    coefficient = models.FloatField(default=1.0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["virtual", "source"], name="virtual_source_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.coefficient:+g} * {self.source_id}"

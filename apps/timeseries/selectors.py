@@ -12,7 +12,23 @@ from apps.core.shared_cache import CacheUnavailable, shared_cache
 from . import query, rollup
 from .models import Sample, Series
 from .query import Rollup
+from .stats.edges import BucketSize
+from .stats.read import SeriesStatistics, StatisticsBucket, StatisticsRangeError, statistics, statistics_read
 from .stats.rollups import rollups_from_statistics, statistics_serve
+
+__all__ = [
+    "BucketSize",
+    "SeriesStatistics",
+    "StatisticsBucket",
+    "StatisticsRangeError",
+    "rollup_page",
+    "samples_total",
+    "series_current",
+    "series_resolve",
+    "series_zone",
+    "statistics",
+    "statistics_read",
+]
 
 # References per query: stays below SQLite's and PostgreSQL's bound-parameter limits.
 RESOLVE_CHUNK = 10_000

@@ -36,7 +36,7 @@ from collections.abc import Iterable
 import numpy as np
 from django.db import connection
 
-from apps.core.exceptions import NotFound
+from apps.core.exceptions import Invalid, NotFound
 
 from .sql import array_literal, ids_match, placeholders
 from .stats.buckets import CALENDAR_COLUMNS, CALENDAR_JOINS, SeriesCalendar, calendar_of
@@ -55,7 +55,8 @@ def series_lock(series_ids: list[int], *, missing_ok: bool = False) -> dict[int,
     Every change to a series' samples takes these locks first, in the caller's transaction:
     writers of the same series take turns, which keeps the store's conflict check, the latest
     sample and the write order exact; writers of different series never wait for each other.
-    Raises NotFound for a series that does not exist, unless `missing_ok`."""
+    Raises NotFound for a series that does not exist and Invalid for a virtual one (it has no
+    samples to change), unless `missing_ok` (maintenance that skips what it does not find)."""
     return series_lock_calendars(series_ids, missing_ok=missing_ok)[0]
 
 
@@ -78,6 +79,9 @@ def series_lock_calendars(
     if not missing_ok and len(found) < len(set(series_ids)):
         missing = sorted(set(series_ids) - {row[0] for row in found})
         raise NotFound(f"series {missing[0]} does not exist", field="series_id")
+    virtual = [row[0] for row in found if row[2] == "virtual"]
+    if virtual and not missing_ok:  # computed from its sources (stats/virtual.py)
+        raise Invalid(f"series {virtual[0]} is virtual: it has no samples of its own", field="series_id")
     pending = {series_id: seq for series_id, seq, *_ in found if seq is not None}
     return pending, {row[0]: calendar_of(*row[2:]) for row in found}
 

@@ -1,13 +1,16 @@
 """The chart of a signal's change page, drawn by Chromium: the demo day, zooming in, and the
 min/max band once the range holds more samples than a chart draws."""
 
+import calendar
 import math
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from apps.inventory.models import Signal
 from apps.timeseries.charts import MAX_POINTS
+from apps.timeseries.selectors import series_zone
 from apps.timeseries.store import Policy, SampleBatch, write
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -127,7 +130,8 @@ def test_series_page_shows_the_chart_and_the_daily_totals(
 
     screenshot("chart-series-page")
     assert 1438 <= chart_state(page)["points"] <= 1440
-    assert page.locator("#daily-totals tbody tr").count() == 31
+    today = datetime.now(ZoneInfo(series_zone(signal_100.series)))  # the days of this month
+    assert page.locator("#daily-totals tbody tr").count() == calendar.monthrange(today.year, today.month)[1]
     assert page.locator("#monthly-totals tbody tr").count() == 12
     assert page.errors == []
 

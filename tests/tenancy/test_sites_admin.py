@@ -8,6 +8,7 @@ from apps.tenancy.admin import grantable_roles
 from apps.tenancy.models import Organization, Site
 from apps.tenancy.services import membership_grant
 from apps.timeseries.models import Series
+from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import SeriesFactory, SiteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -154,7 +155,12 @@ def test_the_series_page_sets_kind_unit_interval_end_and_site(manager_client, or
 
     page = manager_client.get(url(Series, "change", series.pk))
     form = page.context["adminform"].form
-    assert [value for value, _ in form.fields["kind"].choices] == ["measurement", "counter", "interval"]
+    assert [value for value, _ in form.fields["kind"].choices] == [
+        "measurement",
+        "counter",
+        "interval",
+        "virtual",
+    ]
     assert set(form.fields["site"].queryset) == {ours}
     content = page.content.decode()
     assert 'list="id_unit_known_units"' in content
@@ -167,8 +173,9 @@ def test_the_series_page_sets_kind_unit_interval_end_and_site(manager_client, or
     # A unit the list does not know is kept as typed.
     assert (series.kind, series.unit, series.interval_end, series.site) == ("interval", "therm", True, ours)
 
+    write(SampleBatch([series.pk], [0], [1.0]), Policy.OVERWRITE)
     refused = [
-        {**data, "kind": "virtual"},
+        {**data, "kind": "virtual"},  # a series with samples (docs/energy.md, "Virtual series")
         {**data, "kind": "Counter"},
         {**data, "site": theirs.pk},
     ]

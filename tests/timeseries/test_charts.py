@@ -1,6 +1,7 @@
 """The admin's charts: period choice and point cap, the JSON endpoint of every admin with a series,
 and daily / monthly totals across daylight-saving changes (run on SQLite and on PostgreSQL)."""
 
+import calendar
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -351,6 +352,8 @@ def test_change_page_of_a_signal_without_series_shows_no_chart(admin_client, org
 
 
 def test_series_change_page_shows_daily_and_monthly_totals(admin_client, series):
+    series.kind = "counter"
+    series.save()
     now = datetime.now(UTC)
     midnight = datetime(now.year, now.month, now.day, tzinfo=UTC)
     ms = int(midnight.timestamp() * 1000)
@@ -359,16 +362,52 @@ def test_series_change_page_shows_daily_and_monthly_totals(admin_client, series)
     response = admin_client.get(change_url(series))
 
     totals = response.context["totals"]
-    assert len(totals.days) == 31 and len(totals.months) == 12
-    today = totals.days[-1]
-    assert (today.label[:10], today.count, today.delta, today.last) == (
+    assert (totals.month, totals.year) == (midnight.date().replace(day=1), midnight.year)
+    assert len(totals.days) == calendar.monthrange(now.year, now.month)[1] and len(totals.months) == 12
+    today = totals.days[now.day - 1]
+    assert (today.label[:10], today.count, today.total, today.resets, today.steps_back) == (
         f"{midnight:%Y-%m-%d}",
         2,
         12.5,
-        112.5,
+        0,
+        0,
     )
     content = response.content.decode()
     assert 'id="daily-totals"' in content and 'id="monthly-totals"' in content
+    assert '<th scope="col">Resets</th>' in content
+
+
+def test_the_series_page_shows_any_month_and_year_of_a_past_import(admin_client, series):
+    series.kind = "interval"
+    series.save()
+    write_samples(series, list(range(T0 - 366 * DAY, T0, HOUR)), [1.0] * 366 * 24)  # all of 2024
+
+    response = admin_client.get(change_url(series) + "?month=2024-02&year=2024")
+
+    totals = response.context["totals"]
+    assert [(d.label[:10], d.total) for d in totals.days[:2]] == [("2024-02-01", 24.0), ("2024-02-02", 24.0)]
+    assert len(totals.days) == 29
+    assert [m.total for m in totals.months] == [
+        24.0 * n for n in (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    ]
+    assert "Resets" not in response.content.decode()
+    malformed = admin_client.get(change_url(series) + "?month=2024-13&year=twenty")
+    assert malformed.status_code == 200
+    assert malformed.context["totals"].year == datetime.now(UTC).year
+
+
+def test_a_counters_resets_and_steps_back_are_shown_per_day(series):
+    series.kind = "counter"
+    series.save()
+    write_samples(series, [T0, T0 + HOUR, T0 + 2 * HOUR, T0 + DAY], [100.0, 5.0, 4.5, 7.0])
+
+    totals = calendar_totals(series=series, month=date(2025, 1, 1), year=2025)
+
+    assert [(d.count, d.total, d.resets, d.steps_back) for d in totals.days[:3]] == [
+        (3, 4.5, 1, 1),  # 100 -> 5 is a reset (+5), 5 -> 4.5 a step back (-0.5)
+        (1, 2.5, 0, 0),
+        (0, None, None, None),
+    ]
 
 
 def test_registered_admins_with_a_series_all_have_a_chart_url():
@@ -400,74 +439,43 @@ def zurich_counter(series):
 
 
 def test_daily_totals_have_23_and_25_hour_days_across_dst_in_zurich(zurich_counter):
-    spring = calendar_totals(series_id=zurich_counter.pk, tz="Europe/Zurich", today=date(2025, 3, 31), days=3)
-    autumn = calendar_totals(
-        series_id=zurich_counter.pk, tz="Europe/Zurich", today=date(2025, 10, 27), days=3
-    )
+    zurich_counter.kind = "counter"
+    zurich_counter.save()
+    from apps.timeseries.stats.rebuild import statistics_rebuild
 
-    assert [(d.label[:10], d.hours, d.count, d.delta) for d in spring.days] == [
+    statistics_rebuild([zurich_counter.pk])  # its kind changed after the samples were written
+
+    spring = calendar_totals(series=zurich_counter, month=date(2025, 3, 1), year=2025)
+    autumn = calendar_totals(series=zurich_counter, month=date(2025, 10, 1), year=2025)
+
+    assert [(d.label[:10], d.hours, d.count, d.total) for d in spring.days[28:31]] == [
         ("2025-03-29", 24, 24, 24.0),
         ("2025-03-30", 23, 23, 23.0),
         ("2025-03-31", 24, 24, 24.0),
     ]
-    assert [(d.label[:10], d.hours, d.count, d.delta) for d in autumn.days] == [
+    assert [(d.label[:10], d.hours, d.count, d.total) for d in autumn.days[24:27]] == [
         ("2025-10-25", 24, 24, 24.0),
         ("2025-10-26", 25, 25, 25.0),
         ("2025-10-27", 24, 24, 24.0),
     ]
-    sunday = spring.days[1]
+    sunday = spring.days[29]
     assert sunday.start == datetime(2025, 3, 30, tzinfo=ZoneInfo("Europe/Zurich"))
-    assert (sunday.min, sunday.max) == (sunday.last - 22, sunday.last)
-
-
-def test_monthly_totals_follow_local_months_across_dst_in_zurich(zurich_counter):
-    totals = calendar_totals(
-        series_id=zurich_counter.pk, tz="Europe/Zurich", today=date(2025, 11, 1), months=10
-    )
-
-    figures = {m.label: (m.hours, m.count, m.delta) for m in totals.months}
-    assert [m.label for m in totals.months] == [f"2025-{month:02d}" for month in range(2, 12)]
-    # February holds only its last day; its delta is None: nothing was counted before it.
-    assert figures["2025-02"] == (672, 24, None)
+    assert sunday.max - sunday.min == 22
+    figures = {m.label: (m.hours, m.count, m.total) for m in spring.months}
+    # February holds only its last day, whose first reading counts nothing (nothing before it).
+    assert figures["2025-02"] == (672, 24, 23.0)
     assert figures["2025-03"] == (743, 743, 743.0)
-    assert figures["2025-04"] == (720, 720, 720.0)
     assert figures["2025-10"] == (745, 745, 745.0)
     assert figures["2025-11"] == (720, 24, 24.0)
+    assert figures["2025-12"] == (744, 0, None)
 
 
-def test_calendar_totals_list_empty_days_and_count_a_gap_into_the_next_delta(series):
-    write_samples(series, [T0 + HOUR, T0 + 2 * DAY + HOUR], [10.0, 25.0])
-
-    totals = calendar_totals(series_id=series.pk, tz="UTC", today=date(2025, 1, 3), days=4, months=1)
-
-    assert [(d.label[:10], d.count, d.last, d.delta) for d in totals.days] == [
-        ("2024-12-31", 0, None, None),
-        ("2025-01-01", 1, 10.0, None),
-        ("2025-01-02", 0, None, None),
-        ("2025-01-03", 1, 25.0, 15.0),
-    ]
-
-
-def test_calendar_totals_take_the_first_delta_from_the_sample_before_the_range(series):
-    write_samples(series, [T0 - 40 * DAY, T0 + HOUR], [10.0, 12.0])
-
-    totals = calendar_totals(series_id=series.pk, tz="UTC", today=date(2025, 1, 1), days=1, months=1)
-
-    assert [d.delta for d in totals.days] == [2.0]
-
-
-def test_calendar_totals_run_four_queries(series, django_assert_num_queries):
-    write_samples(series, [T0 + HOUR], [1.0])
-
-    with django_assert_num_queries(4):
-        calendar_totals(series_id=series.pk, tz="Europe/Zurich", today=date(2025, 1, 1))
-
-
-def test_calendar_totals_are_computed_in_sql_not_from_loaded_samples(zurich_counter):
+def test_calendar_totals_are_read_from_the_statistics_not_the_samples(zurich_counter):
     with CaptureQueriesContext(connection) as queries:
-        calendar_totals(series_id=zurich_counter.pk, tz="Europe/Zurich", today=date(2025, 11, 1))
+        calendar_totals(series=zurich_counter, month=date(2025, 3, 1), year=2025)
 
-    assert all("LIMIT" in q["sql"] or "GROUP BY" in q["sql"] for q in queries.captured_queries)
+    assert not any("timeseries_sample" in q["sql"] for q in queries.captured_queries)
+    assert sum("timeseries_stats_day" in q["sql"] for q in queries.captured_queries) == 2
 
 
 def test_period_ladder_ascends_in_whole_seconds_up_to_a_week():

@@ -77,7 +77,8 @@ def _protocol(cell: str) -> str:
         raise ValueError(f"expected one of {', '.join(p.value for p in Protocol)}") from None
 
 
-_KINDS = {kind.value: kind.value for kind in SeriesKind}
+# A signal's series stores its samples: it cannot be virtual (computed from other series).
+_KINDS = {kind.value: kind.value for kind in SeriesKind if kind != SeriesKind.VIRTUAL}
 
 
 def _kind(cell: str) -> str:

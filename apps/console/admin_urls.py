@@ -1,0 +1,16 @@
+"""The console's admin pages and their JSON, included by ems/urls.py under `admin/analytics/`
+ahead of the admin's own URLs (as the tools pages are, apps/imports/admin_urls.py). Every view
+goes through `admin.site.admin_view`: the admin's login, active staff only, no caching."""
+
+from django.contrib import admin
+from django.urls import path
+
+from . import analytics
+
+urlpatterns = [
+    path(
+        "statistics.json",
+        admin.site.admin_view(analytics.statistics_json_view),
+        name="ems-analytics-statistics",
+    ),
+]
