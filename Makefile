@@ -18,6 +18,7 @@ venv: $(BIN)/.installed
 run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_alarms_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: venv

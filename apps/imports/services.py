@@ -270,11 +270,13 @@ def _after_import() -> None:
     task's name, since imports sit below alarms and may not import them. Without the alarms app
     there is no such task and nothing is sent; a lost message costs a minute (beat evaluates
     every minute anyway)."""
-    task = current_app.tasks.get(AFTER_IMPORT_TASK)
-    if task is None:
-        return
     try:
-        task.delay()
+        # Outside a worker the apps' task modules load on demand: import them (autodiscovery)
+        # so the task is known by its name here too.
+        current_app.loader.import_default_modules()
+        task = current_app.tasks.get(AFTER_IMPORT_TASK)
+        if task is not None:
+            task.delay()
     except Exception:
         logger.exception("alarm evaluation after an import not enqueued; beat will run it")
 
