@@ -47,6 +47,7 @@ bench: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL)_buildingx $(BIN)/python bench/buildingx.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/config_csv.py
 	DATABASE_URL=$(BENCH_DATABASE_URL)_writes $(BIN)/python bench/write_limits.py
+	DATABASE_URL=$(BENCH_DATABASE_URL)_alarms $(BIN)/python bench/alarms.py
 	$(BIN)/python bench/summary.py
 
 # schemathesis against /api/schema/ for every dialect, FUZZ_EXAMPLES cases per operation (the

@@ -6,8 +6,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -45,7 +46,7 @@ class AlarmRuleForm(OrganizationOwnedForm):
 @admin.register(AlarmRule)
 class AlarmRuleAdmin(OrganizationOwnedAdmin):
     form = AlarmRuleForm
-    list_display = ("name", "kind", "severity", "scope_label", "delay_minutes", "enabled", "organization")
+    list_display = ("name", "kind", "severity", "scope_label", "delay_minutes", "enabled", "alarms_link")
     list_select_related = ("organization", "series", "site")
     list_filter = ("kind", "severity", "enabled", "scope")
     search_fields = ("name", "series__name", "series__meter_code", "site__name")
@@ -70,6 +71,11 @@ class AlarmRuleAdmin(OrganizationOwnedAdmin):
         ),
         (None, {"fields": ("created_at",)}),
     )
+
+    @admin.display(description="alarms")
+    def alarms_link(self, rule):
+        url = reverse("admin:alarms_alarm_changelist")
+        return format_html('<a href="{}?rule={}">alarms</a>', url, rule.pk)
 
     @admin.display(description="watches")
     def scope_label(self, rule):
@@ -150,6 +156,33 @@ class SeriesFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RuleFilter(admin.SimpleListFilter):
+    """The rules that have active alarms (and the one chosen): an organization may hold a
+    thousand rules, too many to list, and a rule's page links here with `?rule=<id>`."""
+
+    title = "rule"
+    parameter_name = "rule"
+
+    def lookups(self, request, model_admin):
+        organization_ids = model_admin.scope_organization_ids(request, "view", "change")
+        rules = AlarmRule.objects.all()
+        if organization_ids is not None:
+            rules = rules.filter(organization__in=organization_ids)
+        shown = Q(pk__in=Alarm.objects.filter(cleared_at__isnull=True).values("rule_id"))
+        if self.value() and self.value().isdigit():
+            shown |= Q(pk=int(self.value()))
+        return [
+            (str(pk), name)
+            for pk, name in rules.filter(shown).order_by("name").values_list("pk", "name")[:200]
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value:
+            return queryset.filter(rule_id=value) if value.isdigit() else queryset.none()
+        return queryset
+
+
 class AcknowledgeForm(forms.Form):
     comment = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=False, max_length=2000
@@ -171,7 +204,7 @@ class AlarmAdmin(OrganizationScopedAdmin):
     )
     list_display_links = ("started_at",)
     list_select_related = ("rule", "series", "acknowledged_by")
-    list_filter = ("severity", StateFilter, AcknowledgedFilter, SiteFilter, "rule", SeriesFilter)
+    list_filter = ("severity", StateFilter, AcknowledgedFilter, SiteFilter, RuleFilter, SeriesFilter)
     search_fields = ("rule__name", "series__name", "series__meter_code", "message")
     show_full_result_count = False
     list_per_page = 100

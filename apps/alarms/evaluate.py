@@ -246,12 +246,15 @@ def _periods(changes: Changes) -> int:
     for pair in rule_pairs(rule_ids=[r.pk for r in due]):
         by_rule[pair.rule_id].append(pair)
     open_alarms = _open_alarms(rule_ids=[r.pk for r in due])
+    consumption_judge(
+        changes,
+        [r for r in due if r.kind == RuleKind.CONSUMPTION and r.percent is not None and r.period],
+        by_rule,
+        open_alarms,
+    )
+    gaps_judge(changes, [r for r in due if r.kind == RuleKind.GAPS], by_rule, open_alarms)
     by_delay = defaultdict(list)
     for rule in due:
-        if rule.kind == RuleKind.CONSUMPTION and rule.percent is not None and rule.period:
-            consumption_judge(changes, rule, by_rule[rule.pk], open_alarms)
-        elif rule.kind == RuleKind.GAPS:
-            gaps_judge(changes, rule, by_rule[rule.pk], open_alarms)
         by_delay[rule.delay_minutes].append(rule.pk)
     for delay, pks in by_delay.items():
         AlarmRule.objects.filter(pk__in=pks).update(

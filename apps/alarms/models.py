@@ -143,7 +143,9 @@ class Alarm(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["organization", "-started_at"], name="alarm_org_started_idx"),
+            # The alarm list, newest first: a member's (their organizations) and a superuser's.
+            models.Index(fields=["organization", "-started_at", "-id"], name="alarm_org_started_idx"),
+            models.Index(fields=["-started_at", "-id"], name="alarm_started_idx"),
             models.Index(fields=["cleared_at"], name="alarm_cleared_idx"),
         ]
 

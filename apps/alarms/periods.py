@@ -74,37 +74,36 @@ def _consumption_totals(
 
 def consumption_judge(
     changes: Changes,
-    rule: AlarmRule,
-    pairs: list[Pair],
+    rules: list[AlarmRule],
+    pairs_of: dict[int, list[Pair]],
     open_alarms: dict[tuple[int, int], tuple[int, float]],
 ) -> None:
-    """Open, update or clear the rule's alarms on its series' last completed period."""
-    by_zone = defaultdict(list)
-    for pair in pairs:
-        if pair.series_kind in (SeriesKind.COUNTER, SeriesKind.INTERVAL):
-            by_zone[pair.zone].append(pair.series_id)
-    factor = (rule.percent or 0) / 100
-    for zone, series_ids in by_zone.items():
-        windows = judged_windows(
-            now=changes.now, delay=timedelta(minutes=rule.delay_minutes), period=rule.period, zone=zone
-        )
-        totals = _consumption_totals(series_ids, windows)
-        for series_id in series_ids:
+    """Open, update or clear the consumption rules' alarms on their series' last completed
+    period. The rules judging the same windows (period, delay, zone) share one query."""
+    groups = defaultdict(list)
+    for rule in rules:
+        for pair in pairs_of.get(rule.pk, ()):
+            if pair.series_kind in (SeriesKind.COUNTER, SeriesKind.INTERVAL):
+                groups[(rule.period, rule.delay_minutes, pair.zone)].append((rule, pair.series_id))
+    for (period, delay, zone), members in groups.items():
+        windows = judged_windows(now=changes.now, delay=timedelta(minutes=delay), period=period, zone=zone)
+        totals = _consumption_totals(sorted({series_id for _, series_id in members}), windows)
+        start = datetime.fromtimestamp(windows[0][0] / 1000, ZoneInfo(zone))
+        for rule, series_id in members:
             consumption = totals.get((series_id, 0))
             past = [totals[(series_id, w)] for w in range(1, BASELINE_WEEKS + 1) if (series_id, w) in totals]
             if consumption is None or not past:
                 continue  # nothing to judge: the period or its baseline has no statistics
             baseline = sum(past) / len(past)
-            above = consumption > 0 and consumption > baseline * factor
+            above = consumption > 0 and consumption > baseline * rule.percent / 100
             alarm = open_alarms.get((rule.pk, series_id))
             if above and alarm is None:
-                start = datetime.fromtimestamp(windows[0][0] / 1000, ZoneInfo(zone))
                 share = f"{consumption / baseline:.0%}" if baseline else "no consumption"
                 changes.open(
                     rule,
                     series_id,
                     consumption,
-                    f"Consumption {consumption:g} in the {rule.period} from {start:%Y-%m-%d %H:%M} "
+                    f"Consumption {consumption:g} in the {period} from {start:%Y-%m-%d %H:%M} "
                     f"({share} of the baseline {baseline:g}; limit {rule.percent:g}%)",
                 )
             elif above:
@@ -115,32 +114,33 @@ def consumption_judge(
 
 def gaps_judge(
     changes: Changes,
-    rule: AlarmRule,
-    pairs: list[Pair],
+    rules: list[AlarmRule],
+    pairs_of: dict[int, list[Pair]],
     open_alarms: dict[tuple[int, int], tuple[int, float]],
 ) -> None:
-    """Open, update or clear the rule's alarms on its interval series' last completed day: the
-    intervals the day should hold (its length, 23 to 25 hours, over the interval) against the
-    samples its statistics counted. A series whose newest sample is older than the day has
-    stopped, which is the no-data rule's business, not a gap."""
-    by_zone = defaultdict(list)
-    for pair in pairs:
-        if pair.series_kind == SeriesKind.INTERVAL and pair.last_ts is not None:
-            by_zone[pair.zone].append(pair)
-    interval_ms = max(rule.interval_minutes, 1) * 60_000
-    for zone, zone_pairs in by_zone.items():
+    """Open, update or clear the gap rules' alarms on their interval series' last completed
+    day: the intervals the day should hold (its length, 23 to 25 hours, over the interval)
+    against the samples its statistics counted. A series whose newest sample is older than the
+    day has stopped, which is the no-data rule's business, not a gap. The rules judging the same
+    day (delay, zone) share one query."""
+    groups = defaultdict(list)
+    for rule in rules:
+        for pair in pairs_of.get(rule.pk, ()):
+            if pair.series_kind == SeriesKind.INTERVAL and pair.last_ts is not None:
+                groups[(rule.delay_minutes, pair.zone)].append((rule, pair))
+    for (delay, zone), members in groups.items():
         tz = ZoneInfo(zone)
-        day = (changes.now - timedelta(minutes=rule.delay_minutes)).astimezone(tz).date() - timedelta(days=1)
+        day = (changes.now - timedelta(minutes=delay)).astimezone(tz).date() - timedelta(days=1)
         start, end = _ms(_local(day, time(), tz)), _ms(_local(day + timedelta(days=1), time(), tz))
-        expected = (end - start) // interval_ms
         counts = dict(
             DailyStatistics.objects.filter(
-                series_id__in=[p.series_id for p in zone_pairs], day=day
+                series_id__in=sorted({pair.series_id for _, pair in members}), day=day
             ).values_list("series_id", "count")
         )
-        for pair in zone_pairs:
+        for rule, pair in members:
             if pair.last_ts < start:
                 continue
+            expected = (end - start) // (max(rule.interval_minutes, 1) * 60_000)
             missing = max(expected - counts.get(pair.series_id, 0), 0)
             alarm = open_alarms.get((rule.pk, pair.series_id))
             if missing and alarm is None:

@@ -99,7 +99,7 @@ def test_the_alarm_list_filters(manager_client, alarms, query, expected):
 def test_the_alarm_list_filters_by_site_rule_and_series(manager_client, alarms):
     by_site = manager_client.get(f"{LIST}?site={alarms['site'].pk}")
     assert [a.pk for a in by_site.context["cl"].result_list] == [alarms["plant"].pk]
-    by_rule = manager_client.get(f"{LIST}?rule__id__exact={alarms['quiet'].pk}")
+    by_rule = manager_client.get(f"{LIST}?rule={alarms['quiet'].pk}")
     assert {a.pk for a in by_rule.context["cl"].result_list} == {alarms["plant"].pk, alarms["old"].pk}
     by_series = manager_client.get(f"{LIST}?series={alarms['on_site'].pk}")
     assert [a.pk for a in by_series.context["cl"].result_list] == [alarms["plant"].pk]
@@ -107,9 +107,11 @@ def test_the_alarm_list_filters_by_site_rule_and_series(manager_client, alarms):
 
 
 @pytest.mark.django_db
-def test_the_filters_offer_only_the_organizations_rules(manager_client, alarms):
+def test_the_rule_filter_offers_the_organizations_rules_with_active_alarms(manager_client, alarms, make_rule):
+    make_rule(kind="no_data", scope="kind", series_kind="counter", name="Idle rule")
     response = manager_client.get(LIST)
-    assert b"Quiet" in response.content and b"Their rule" not in response.content
+    choices = [c["display"] for c in response.context["cl"].filter_specs[4].choices(response.context["cl"])]
+    assert choices == ["All", "Hot", "Quiet"]  # not "Idle rule" (no alarm), not "Their rule"
 
 
 @pytest.mark.django_db
