@@ -72,6 +72,10 @@ class AlarmRuleAdmin(OrganizationOwnedAdmin):
         (None, {"fields": ("created_at",)}),
     )
 
+    def save_model(self, request, obj, form, change):
+        obj.scope_checked = False  # the next pass looks at every series of the (new) scope
+        super().save_model(request, obj, form, change)
+
     @admin.display(description="alarms")
     def alarms_link(self, rule):
         url = reverse("admin:alarms_alarm_changelist")

@@ -151,6 +151,10 @@ def _threshold(changes: Changes) -> int:
         for p in rule_pairs(kind=RuleKind.THRESHOLD, series_ids=[s for s, _ in written])
         if p.rule_id in rules
     ]
+    # New or changed rules: every series of their scope, written lately or not.
+    unchecked = [pk for pk, rule in rules.items() if not rule.scope_checked]
+    seen = {(p.rule_id, p.series_id) for p in pairs}
+    pairs += [p for p in rule_pairs(rule_ids=unchecked) if (p.rule_id, p.series_id) not in seen]
     keys = {(p.rule_id, p.series_id) for p in pairs}
     series_ids = {s for _, s in keys}
     breaches = {
@@ -183,6 +187,7 @@ def _threshold(changes: Changes) -> int:
                 continue
         if alarm is not None:
             changes.update(alarm[0], alarm[1], pair.last_value)
+    AlarmRule.objects.filter(pk__in=unchecked).update(scope_checked=True)
     Breach.objects.filter(pk__in=ended).delete()
     Breach.objects.bulk_create(created)
     _breaches_due(changes, rules)

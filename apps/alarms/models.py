@@ -97,6 +97,9 @@ class AlarmRule(models.Model):
     interval_minutes = models.PositiveIntegerField(
         default=15, help_text="Gaps: the length of one interval of the series."
     )
+    # Threshold rules look at the series written since the last pass; a new or changed rule looks
+    # at every series of its scope once (then this is set).
+    scope_checked = models.BooleanField(default=False, editable=False)
     # When a rule judging completed periods (consumption, gaps) is next evaluated.
     next_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -176,3 +176,16 @@ def test_one_open_alarm_per_rule_and_series_is_a_database_constraint(series, mak
     with pytest.raises(IntegrityError), transaction.atomic():
         Alarm.objects.create(**fields, started_at=T0, updated_at=T0, message="y")
     Alarm.objects.create(**fields, started_at=T0, updated_at=T0, cleared_at=T0, message="history")
+
+
+@pytest.mark.django_db
+def test_a_new_threshold_rule_looks_at_its_series_at_once_written_lately_or_not(series, make_rule, clock):
+    clock.at(T0)
+    sample(series, T0, 80)
+    evaluate()  # the series is seen: not "written since" at the next pass
+    clock.at(T0 + MIN)
+    rule = make_rule(
+        kind="threshold", scope="series", series=series, direction="above", limit=50, delay_minutes=0
+    )
+    evaluate()
+    assert [a.value for a in alarms_of(rule)] == [80]
