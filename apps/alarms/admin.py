@@ -200,7 +200,7 @@ class AlarmAdmin(OrganizationScopedAdmin):
         "severity_label",
         "state",
         "rule",
-        "series",
+        "series_alarms",
         "value",
         "duration",
         "acknowledged",
@@ -243,6 +243,11 @@ class AlarmAdmin(OrganizationScopedAdmin):
         return format_html(
             '<b style="color:{}">{}</b>', colours.get(alarm.severity, "inherit"), alarm.severity
         )
+
+    @admin.display(description="series", ordering="series__name")
+    def series_alarms(self, alarm):
+        """The series, linking to its alarms (the list filtered by it)."""
+        return format_html('<a href="?series={}">{}</a>', alarm.series_id, alarm.series)
 
     @admin.display(description="state", ordering="cleared_at")
     def state(self, alarm):
@@ -306,7 +311,17 @@ class WebhookForm(OrganizationOwnedForm):
     class Meta:
         model = Webhook
         fields = "__all__"
-        widgets = {"secret": forms.PasswordInput(render_value=True)}
+        widgets = {"secret": forms.PasswordInput(render_value=False)}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            # Never sent back to the page; left empty it stays as it is.
+            self.fields["secret"].required = False
+            self.fields["secret"].help_text = "Leave empty to keep the current secret."
+
+    def clean_secret(self):
+        return self.cleaned_data["secret"] or self.instance.secret
 
     def clean_url(self):
         url = self.cleaned_data["url"]

@@ -191,3 +191,29 @@ def test_a_webhook_to_a_private_address_is_refused_on_its_page(manager_client, s
     assert "loopback, link-local or private" in str(response.context["adminform"].form.errors)
     assert manager_client.post(add, {**form, "url": "https://93.184.215.14/hook"}).status_code == 302
     assert list(Webhook.objects.values_list("url", flat=True)) == ["https://93.184.215.14/hook"]
+
+
+@pytest.mark.django_db
+def test_a_series_in_the_list_links_to_its_alarms(manager_client, alarms):
+    response = manager_client.get(LIST)
+    assert f'<a href="?series={alarms["on_site"].pk}">Plant meter</a>'.encode() in response.content
+
+
+@pytest.mark.django_db
+def test_a_webhooks_secret_is_never_shown_and_kept_when_left_empty(manager_client, org):
+    webhook = Webhook.objects.create(
+        organization=org, name="ops", url="https://93.184.215.14/", secret="s3cret"
+    )
+    change = reverse("admin:alarms_webhook_change", args=[webhook.pk])
+    page = manager_client.get(change)
+    assert b"s3cret" not in page.content
+    form = {
+        "name": "ops 2",
+        "url": "https://93.184.215.14/",
+        "secret": "",
+        "min_severity": "major",
+        "enabled": "on",
+    }
+    assert manager_client.post(change, form).status_code == 302
+    webhook.refresh_from_db()
+    assert (webhook.name, webhook.secret) == ("ops 2", "s3cret")
