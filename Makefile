@@ -18,6 +18,7 @@ venv: $(BIN)/.installed
 run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_alarms_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: venv
@@ -48,6 +49,7 @@ bench: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/config_csv.py
 	DATABASE_URL=$(BENCH_DATABASE_URL)_writes $(BIN)/python bench/write_limits.py
 	DATABASE_URL=$(BENCH_DATABASE_URL)_reads $(BIN)/python bench/statistics_read.py
+	DATABASE_URL=$(BENCH_DATABASE_URL)_alarms $(BIN)/python bench/alarms.py
 	$(BIN)/python bench/summary.py
 
 # schemathesis against /api/schema/ for every dialect, FUZZ_EXAMPLES cases per operation (the

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.inventory",
     "apps.timeseries",
     "apps.imports",
+    "apps.alarms",
     "apps.console",
     "apps.observability",
     "axes",
@@ -245,6 +246,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "timeseries.statistics_check",
         "schedule": env.int("STATISTICS_CHECK_INTERVAL_SECONDS", default=60),
     },
+    # Alarm rules (apps/alarms): evaluated every minute; old cleared alarms deleted hourly.
+    "alarms-evaluate": {"task": "alarms.evaluate", "schedule": env.int("ALARM_EVALUATE_SECONDS", default=60)},
+    "alarms-expire": {
+        "task": "alarms.expire",
+        "schedule": env.int("RETENTION_INTERVAL_SECONDS", default=3600),
+    },
 }
 
 # Import jobs (apps/imports): an unfinished job with no sign of life for this long is re-enqueued
@@ -274,6 +281,24 @@ EMS_REQUESTS_PER_MINUTE = env.int("EMS_REQUESTS_PER_MINUTE", default=10_000)
 EMS_IMPORT_POINTS_PER_DEVICE_DAY = env.int("EMS_IMPORT_POINTS_PER_DEVICE_DAY", default=10_000)
 EMS_REALTIME_STALENESS_SECONDS = env.int("EMS_REALTIME_STALENESS_SECONDS", default=15 * 60)
 EMS_SAMPLE_RETENTION_DAYS = env.int("EMS_SAMPLE_RETENTION_DAYS", default=0)  # 0: keep forever
+
+# Alarms (apps/alarms, docs/alarms.md): rules an organization may hold; cleared alarms and sent
+# notifications kept this many days (0: forever); webhooks may reach loopback, link-local and
+# private addresses only when allowed (a test or a closed network); their time-out and retries.
+ALARM_RULES_PER_ORGANIZATION = env.int("ALARM_RULES_PER_ORGANIZATION", default=1000)
+ALARM_RETENTION_DAYS = env.int("ALARM_RETENTION_DAYS", default=365)
+ALARM_WEBHOOK_ALLOW_PRIVATE = env.bool("ALARM_WEBHOOK_ALLOW_PRIVATE", default=False)
+ALARM_WEBHOOK_TIMEOUT_SECONDS = env.float("ALARM_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+ALARM_DELIVERY_MAX_RETRIES = env.int("ALARM_DELIVERY_MAX_RETRIES", default=6)
+
+# Email (alarm notifications): printed to the console unless EMAIL_URL names an SMTP server,
+# e.g. smtp+tls://user:password@mail.example.com:587 (django-environ's email URL).
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ems@localhost")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # Every dialect request's queries run under this statement timeout on PostgreSQL (0: none); past
 # it the request is answered 503 with Retry-After (apps/api/common/timeout.py).

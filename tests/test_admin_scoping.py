@@ -14,6 +14,8 @@ from django.urls import reverse
 
 from apps.access.models import ApiToken, OAuthClient
 from apps.access.services import refresh_token_issue
+from apps.alarms.demo import alarms_demo_seed
+from apps.alarms.models import Delivery, Webhook
 from apps.imports.models import ImportJob
 from apps.inventory.demo import demo_seed
 from apps.inventory.models import Device, Load, Partition, Signal
@@ -52,6 +54,11 @@ def two_tenants(demo, other_demo):
         client = OAuthClient.objects.get(client_id=f"{slug}-blynk")
         refresh_token_issue(client=client, lifetime=timedelta(days=1))
         ImportJob.objects.create(organization=organization, dialect="csv")
+        alarms_demo_seed(slug=slug)  # rules, recipients and an open alarm
+        webhook = Webhook.objects.create(
+            organization=organization, name="ops", url="https://example.com/", secret="s"
+        )
+        Delivery.objects.create(organization=organization, channel="webhook", webhook=webhook, payload={})
     return Organization.objects.get(slug="demo"), Organization.objects.get(slug="other")
 
 

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import numpy as np
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -71,6 +72,9 @@ SUMMARY_FIELDS = (
     "heartbeat_at",
     "finished_at",
 )
+
+# Sent by name when a job is done: the alarms app evaluates its rules on what was written.
+AFTER_IMPORT_TASK = "alarms.evaluate"
 
 
 class ImportRejected(Invalid):
@@ -255,9 +259,26 @@ def _write_chunks(job: ImportJob, points: payload.Points) -> None:
                 # are released with the last chunk. Failed jobs keep theirs for a retry.
                 update |= {"status": Status.DONE, "finished_at": now, "error": "", "payload": None}
                 _release(job.seq, job.series_ids)
+                transaction.on_commit(_after_import)
             ImportJob.objects.filter(pk=job.pk).update(**update)
         if stop >= total:
             return
+
+
+def _after_import() -> None:
+    """Ask for an alarm evaluation now that the job's samples are in (docs/decisions.md): by the
+    task's name, since imports sit below alarms and may not import them. Without the alarms app
+    there is no such task and nothing is sent; a lost message costs a minute (beat evaluates
+    every minute anyway)."""
+    try:
+        # Outside a worker the apps' task modules load on demand: import them (autodiscovery)
+        # so the task is known by its name here too.
+        current_app.loader.import_default_modules()
+        task = current_app.tasks.get(AFTER_IMPORT_TASK)
+        if task is not None:
+            task.delay()
+    except Exception:
+        logger.exception("alarm evaluation after an import not enqueued; beat will run it")
 
 
 def _release(seq: int | None, series_ids: list[int]) -> None:

@@ -15,7 +15,8 @@ SHIPPED_ROLES: dict[str, tuple[str, str, list[str]]] = {
     "facility-manager": (
         "Facility manager",
         "Sites, devices, loads, signals, datastreams, partitions, points and series; charts and CSV "
-        "import; the organization's name, time zone and gateway identity (not its limits). "
+        "import; alarm rules, alarms and their notifications; the organization's name, time zone "
+        "and gateway identity (not its limits). "
         "No credentials.",
         _model_perms("inventory", ("product", "device", "load", "signal", "datastream", "partition", "point"))
         + _model_perms("timeseries", ("series",))
@@ -25,7 +26,11 @@ SHIPPED_ROLES: dict[str, tuple[str, str, list[str]]] = {
         # Import jobs: follow them, and retry a failed one (the admin's Retry action changes it).
         + _model_perms("imports", ("importjob",), ("view", "change"))
         # The device page's (read-only) Blynk import quota use.
-        + ["inventory.view_deviceimportday"],
+        + ["inventory.view_deviceimportday"]
+        # Alarm rules, who is told and where; alarms are seen and acknowledged (a change).
+        + _model_perms("alarms", ("alarmrule", "recipient", "webhook"))
+        + _model_perms("alarms", ("alarm",), ("view", "change"))
+        + _model_perms("alarms", ("delivery",), ("view",)),
     ),
     "token-administrator": (
         "Token administrator",
