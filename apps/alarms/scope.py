@@ -29,7 +29,8 @@ _SHAPES = (
     f"SELECT {_COLUMNS} FROM alarms_alarmrule r JOIN timeseries_series s ON s.id = r.series_id {_JOINS} "
     f"WHERE r.scope = '{RuleScope.SERIES}'",
     f"SELECT {_COLUMNS} FROM alarms_alarmrule r JOIN timeseries_series s ON s.site_id = r.site_id {_JOINS} "
-    f"WHERE r.scope = '{RuleScope.SITE}' AND (r.series_kind = '' OR s.kind = r.series_kind) AND s.kind <> 'virtual'",
+    f"WHERE r.scope = '{RuleScope.SITE}' AND (r.series_kind = '' OR s.kind = r.series_kind) "
+    "AND s.kind <> 'virtual'",
     f"SELECT {_COLUMNS} FROM alarms_alarmrule r JOIN timeseries_series s "
     f"ON s.organization_id = r.organization_id AND s.kind = r.series_kind {_JOINS} "
     f"WHERE r.scope = '{RuleScope.KIND}'",
