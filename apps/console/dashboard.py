@@ -18,11 +18,10 @@ from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
 from apps.inventory.models import Device, Signal
+from apps.tenancy.models import Organization
+from apps.tenancy.selectors import user_organizations
 from apps.timeseries.models import Series, ms_to_datetime
 from apps.timeseries.selectors import series_current
-
-from .models import Organization
-from .selectors import user_organizations
 
 STALE_SIGNALS_SHOWN = 10
 IMPORTS_WINDOW = timedelta(hours=24)

@@ -9,8 +9,8 @@ from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.console.dashboard import STALE_SIGNALS_SHOWN, dashboard_organizations, dashboard_summary
 from apps.inventory.demo import demo_seed
-from apps.tenancy.dashboard import STALE_SIGNALS_SHOWN, dashboard_organizations, dashboard_summary
 from apps.tenancy.models import Organization
 from apps.tenancy.services import membership_grant
 from apps.timeseries.store import Policy, SampleBatch, write
