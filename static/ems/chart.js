@@ -6,8 +6,10 @@
  * zoom, pan or range change asks the server again for the new range, so a zoomed-in view gets the
  * finer resolution. Plain modern JS on the vendored uPlot; no build step.
  *
- * The root element's data-state ("loading", "ready", "error"), data-points and data-period-ms
- * say what is drawn (the browser tests read them).
+ * The root element's data-state ("loading", "ready", "error"), data-points, data-period-ms and
+ * data-markers say what is drawn (the browser tests read them). `markers` in the JSON, when
+ * present (the console adds them: where the series' alarms opened and cleared), are drawn as
+ * dashed vertical lines: red where an alarm opened, green where it cleared.
  */
 "use strict";
 
@@ -17,6 +19,7 @@
   const LINE = "#417690";
   const BAND = "rgba(65, 118, 144, 0.18)";
   const EDGE = "rgba(65, 118, 144, 0.45)";
+  const MARKER = { opened: "#ba2121", cleared: "#2e7d32" };
   // uPlot's time-axis formats, 24-hour: [tick increment (s), tick format, then the formats for a
   // new year, month, day, hour, minute, second under a tick, and 1 = show only on change].
   const TIME_AXIS = [
@@ -68,6 +71,7 @@
       this.status = root.querySelector("[data-role=status]");
       this.custom = root.querySelector("[data-role=custom]");
       this.plot = null;
+      this.markers = [];
       this.rolledUp = null;
       this.request = null;
       this.start = null;
@@ -175,6 +179,7 @@
       this.end = body.end;
       const rolledUp = body.period_ms !== null;
       const data = rolledUp ? this.withGaps(body) : [body.t, body.last];
+      this.markers = Array.isArray(body.markers) ? body.markers : [];
       if (this.plot === null || this.rolledUp !== rolledUp) {
         if (this.plot) this.plot.destroy();
         this.rolledUp = rolledUp;
@@ -187,6 +192,7 @@
       this.custom.elements.end.value = this.wallTime(body.end);
       this.root.dataset.points = String(body.points);
       this.root.dataset.periodMs = rolledUp ? String(body.period_ms) : "";
+      this.root.dataset.markers = String(this.markers.length);
       this.root.dataset.state = "ready";
       this.status.textContent = this.describe(body, note);
     }
@@ -269,8 +275,27 @@
         hooks: {
           init: [(u) => this.bindPanning(u)],
           setSelect: [(u) => this.zoomToSelection(u)],
+          draw: [(u) => this.drawMarkers(u)],
         },
       };
+    }
+
+    // A dashed vertical line, over the whole plot, at each marker within the drawn range.
+    drawMarkers(u) {
+      const { ctx, bbox } = u;
+      ctx.save();
+      ctx.lineWidth = Math.max(1, devicePixelRatio);
+      ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+      for (const marker of this.markers || []) {
+        const x = Math.round(u.valToPos(marker.ts, "x", true));
+        if (x < bbox.left || x > bbox.left + bbox.width) continue;
+        ctx.strokeStyle = MARKER[marker.event] || LINE;
+        ctx.beginPath();
+        ctx.moveTo(x, bbox.top);
+        ctx.lineTo(x, bbox.top + bbox.height);
+        ctx.stroke();
+      }
+      ctx.restore();
     }
 
     zoomToSelection(u) {

@@ -3,11 +3,12 @@ min/max band once the range holds more samples than a chart draws."""
 
 import calendar
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from apps.alarms.models import Alarm, AlarmRule
 from apps.inventory.models import Signal
 from apps.timeseries.charts import MAX_POINTS
 from apps.timeseries.selectors import series_zone
@@ -179,4 +180,44 @@ def test_signal_chart_pans_and_shows_a_custom_range(
     assert end - start == 3 * HOUR
     assert chart_state(page)["points"] == 180
     assert page.url.endswith(change_path)  # the chart's form did not submit the signal's
+    assert page.errors == []
+
+
+def test_series_chart_draws_a_line_where_an_alarm_opened_and_where_it_cleared(
+    page, live_server, demo, signal_100, admin_login, screenshot
+):
+    series = signal_100.series
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    opened, cleared = now - timedelta(hours=6), now - timedelta(hours=3)
+    rule = AlarmRule.objects.create(
+        organization=series.organization, name="marker test", kind="threshold", scope="series", series=series,
+        severity="major", limit=1,
+    )  # fmt: skip
+    Alarm.objects.create(
+        organization=series.organization, rule=rule, series=series, severity="major", started_at=opened,
+        updated_at=opened, cleared_at=cleared, message="above 1",
+    )  # fmt: skip
+
+    admin_login(
+        demo["admin"]["username"], demo["admin"]["password"], f"/admin/timeseries/series/{series.pk}/change/"
+    )
+    page.wait_for_selector(READY)
+
+    screenshot("chart-series-alarm-markers")
+    assert page.get_attribute(CHART, "data-markers") == "2"
+    colours = page.eval_on_selector(
+        CHART,
+        """(root, moments) => {
+            const u = root.emsChart.plot;
+            const ctx = u.ctx;
+            return moments.map((ms) => {
+                const x = Math.round(u.valToPos(ms, "x", true));
+                return Array.from(ctx.getImageData(x, u.bbox.top + 1, 1, 1).data.slice(0, 3));
+            });
+        }""",
+        [int(opened.timestamp() * 1000), int(cleared.timestamp() * 1000)],
+    )
+    red, green = (0xBA, 0x21, 0x21), (0x2E, 0x7D, 0x32)  # where it opened, where it cleared
+    for drawn, expected in zip(colours, (red, green), strict=True):
+        assert all(abs(a - b) <= 3 for a, b in zip(drawn, expected, strict=True)), (drawn, expected)
     assert page.errors == []

@@ -1,6 +1,12 @@
-"""The admin index's dashboard as the demo's facility manager sees it."""
+"""The admin index's dashboard as the demo's facility manager sees it, with an active alarm."""
+
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
+
+from apps.alarms.models import Alarm, AlarmRule
+from apps.timeseries.models import Series
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -8,10 +14,25 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_admin_index_shows_the_dashboard_of_the_demo_organization(
     page, live_server, demo, admin_login, screenshot
 ):
+    series = Series.objects.filter(organization__slug="demo").order_by("pk").first()
+    rule = AlarmRule.objects.create(
+        organization=series.organization, name="Voltage high", kind="threshold", scope="series",
+        series=series, severity="critical", limit=1,
+    )  # fmt: skip
+    started = timezone.now() - timedelta(minutes=42)
+    Alarm.objects.create(
+        organization=series.organization, rule=rule, series=series, severity="critical", started_at=started,
+        updated_at=started, value=231.5, message="above 1",
+    )  # fmt: skip
     admin_login(demo["admin"]["username"], demo["admin"]["password"], "/admin/")
 
     overview = page.locator("#ems-overview tbody tr")
     screenshot("dashboard")
     assert overview.count() == 1
     assert overview.first.get_attribute("data-organization") == "demo"
+    assert page.locator("#ems-active-alarms td[data-severity=critical]").inner_text() == "1"
+    assert (
+        page.locator("#ems-active-alarm-list tbody tr").count()
+        == Alarm.objects.filter(organization__slug="demo", cleared_at__isnull=True).count()
+    )
     assert page.errors == []

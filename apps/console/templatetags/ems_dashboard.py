@@ -1,10 +1,10 @@
 """`{% ems_dashboard as dashboard %}`: the admin index's figures for the requesting user
-(apps/tenancy/dashboard.py). A tag, so the stock AdminSite's index view needs no override."""
+(apps.console.dashboard.py). A tag, so the stock AdminSite's index view needs no override."""
 
 from django import template
 from django.urls import NoReverseMatch, reverse
 
-from apps.tenancy.dashboard import dashboard_organizations, dashboard_summary
+from apps.console.dashboard import dashboard_organizations, dashboard_summary
 
 register = template.Library()
 

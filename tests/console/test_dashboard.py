@@ -9,8 +9,14 @@ from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.alarms.models import Alarm, AlarmRule
+from apps.console.dashboard import (
+    ACTIVE_ALARMS_SHOWN,
+    STALE_SIGNALS_SHOWN,
+    dashboard_organizations,
+    dashboard_summary,
+)
 from apps.inventory.demo import demo_seed
-from apps.tenancy.dashboard import STALE_SIGNALS_SHOWN, dashboard_organizations, dashboard_summary
 from apps.tenancy.models import Organization
 from apps.tenancy.services import membership_grant
 from apps.timeseries.store import Policy, SampleBatch, write
@@ -202,13 +208,78 @@ def test_admin_index_of_a_staff_user_without_organization_has_no_dashboard(clien
     assert 'id="ems-dashboard"' not in response.content.decode()
 
 
+# Alarms
+
+
+def alarm(organization, *, minutes_ago: int, severity="major", cleared=False, series=None):
+    """An alarm of a no-data rule of `organization`, started `minutes_ago` before NOW."""
+    series = series or SeriesFactory(organization=organization)
+    rule = AlarmRule.objects.create(
+        organization=organization, name=f"rule {AlarmRule.objects.count() + 1}", kind="no_data",
+        scope="series", series=series, severity=severity,
+    )  # fmt: skip
+    started = NOW - timedelta(minutes=minutes_ago)
+    return Alarm.objects.create(
+        organization=organization, rule=rule, series=series, severity=severity, started_at=started,
+        updated_at=started, cleared_at=NOW if cleared else None, value=1.5, message="no data",
+    )  # fmt: skip
+
+
+def test_dashboard_counts_active_alarms_by_severity_newest_first_of_its_organizations_only(org, other_org):
+    old = alarm(org, minutes_ago=30, severity="critical")
+    new = alarm(org, minutes_ago=5)
+    alarm(org, minutes_ago=1, cleared=True)
+    alarm(other_org, minutes_ago=2, severity="minor")  # another organization's: never counted
+
+    dashboard = summary(org)
+
+    assert dashboard.alarm_counts == {"critical": 1, "major": 1, "minor": 0, "warning": 0}
+    assert dashboard.active_alarm_total == 2
+    assert dashboard.active_alarms == [new, old]
+    assert summary(org, other_org).alarm_counts == {"critical": 1, "major": 1, "minor": 1, "warning": 0}
+
+
+def test_dashboard_shows_the_newest_active_alarms_only(org):
+    alarms = [alarm(org, minutes_ago=minutes) for minutes in range(1, ACTIVE_ALARMS_SHOWN + 3)]
+
+    dashboard = summary(org)
+
+    assert dashboard.active_alarms == alarms[:ACTIVE_ALARMS_SHOWN]
+    assert dashboard.alarm_counts["major"] == ACTIVE_ALARMS_SHOWN + 2
+
+
+def test_admin_index_shows_a_facility_manager_their_active_alarms_not_another_organizations(
+    client, demo, other_demo
+):
+    mine_org = Organization.objects.get(slug="demo")
+    theirs_org = Organization.objects.get(slug="other")
+    Alarm.objects.all().delete()  # whatever the demo raised: the figures below are exact
+    mine = alarm(mine_org, minutes_ago=3, severity="critical")
+    theirs = alarm(theirs_org, minutes_ago=1, severity="warning")
+    assert client.login(username=demo["admin"]["username"], password=demo["admin"]["password"])
+
+    content = client.get("/admin/").content.decode()
+
+    assert 'id="ems-active-alarms"' in content
+    assert (
+        '<td class="ems-number ems-warning" data-severity="critical">'
+        '<a href="/admin/alarms/alarm/?state=active&amp;severity__exact=critical">1</a></td>'
+    ) in content
+    assert '<td class="ems-number" data-severity="warning">0</td>' in content
+    assert f'data-alarm="{mine.pk}"' in content
+    assert f'href="/admin/alarms/alarm/{mine.pk}/change/"' in content
+    assert f'href="/admin/alarms/alarm/?series={mine.series_id}"' in content
+    assert f'data-alarm="{theirs.pk}"' not in content
+    assert str(theirs.series) not in content
+
+
 # Queries
 
 
-def test_dashboard_summary_runs_three_queries_whatever_the_number_of_organizations(
+def test_dashboard_summary_runs_five_queries_whatever_the_number_of_organizations(
     demo, django_assert_num_queries
 ):
-    expected = 3 if apps.is_installed("apps.imports") else 2
+    expected = 5 if apps.is_installed("apps.imports") else 4
     with django_assert_num_queries(expected):
         dashboard_summary(organizations=Organization.objects.all(), now=NOW)
 

@@ -1,11 +1,13 @@
 """The admin index's dashboard: per organization, its devices, signals and series, the signals
-that went stale, and the imports of the last day by status.
+that went stale, and the imports of the last day by status; the active alarms by severity and the
+newest of them (issue #16 item 4).
 
 Everything is computed by `dashboard_summary` from the organizations it is given, so the figures
 follow whatever a user may see: `dashboard_organizations` says which those are. A fixed number of
 queries whatever the number of organizations or objects: one for the organizations with their
 counts (correlated subqueries, not joins, so counts do not multiply each other), one for the first
-stale signals, and one for the imports.
+stale signals, one for the imports, and two for the alarms (counts, newest). Here in the console,
+not in tenancy: it reads every app below (ARCHITECTURE.md, Layers).
 """
 
 from dataclasses import dataclass, field, replace
@@ -17,14 +19,16 @@ from django.db.models import BigIntegerField, Count, F, IntegerField, OuterRef, 
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
+from apps.alarms.models import Alarm
+from apps.alarms.selectors import alarms_active_counts, alarms_active_newest
 from apps.inventory.models import Device, Signal
+from apps.tenancy.models import Organization
+from apps.tenancy.selectors import user_organizations
 from apps.timeseries.models import Series, ms_to_datetime
 from apps.timeseries.selectors import series_current
 
-from .models import Organization
-from .selectors import user_organizations
-
 STALE_SIGNALS_SHOWN = 10
+ACTIVE_ALARMS_SHOWN = 10
 IMPORTS_WINDOW = timedelta(hours=24)
 
 
@@ -47,6 +51,14 @@ class Dashboard:
     stale_signals: list[Signal] = field(default_factory=list)
     # The import statuses in display order, None when the imports app is not installed.
     import_statuses: list[str] | None = None
+    # Active alarms by severity, most severe first (every severity listed), and the newest
+    # ACTIVE_ALARMS_SHOWN of them with rule and series.
+    alarm_counts: dict[str, int] = field(default_factory=dict)
+    active_alarms: list[Alarm] = field(default_factory=list)
+
+    @property
+    def active_alarm_total(self) -> int:
+        return sum(self.alarm_counts.values())
 
     def total(self, name: str) -> int:
         return sum(getattr(figures, name) for figures in self.organizations)
@@ -165,4 +177,16 @@ def dashboard_summary(*, organizations: QuerySet[Organization], now: datetime | 
             replace(f, imports={s: counts.get(f.organization.pk, {}).get(s, 0) for s in statuses})
             for f in figures
         ]
-    return Dashboard(organizations=figures, stale_signals=stale_signals, import_statuses=statuses)
+    # The organizations' ids as fetched above: the alarms follow exactly the organizations shown.
+    organizations_by_pk = {f.organization.pk: f.organization for f in figures}
+    organization_ids = list(organizations_by_pk)
+    active_alarms = alarms_active_newest(organization_ids=organization_ids, limit=ACTIVE_ALARMS_SHOWN)
+    for alarm in active_alarms:
+        alarm.organization = organizations_by_pk[alarm.organization_id]  # shown, no query
+    return Dashboard(
+        organizations=figures,
+        stale_signals=stale_signals,
+        import_statuses=statuses,
+        alarm_counts=alarms_active_counts(organization_ids=organization_ids),
+        active_alarms=active_alarms,
+    )
