@@ -4,6 +4,7 @@ export.xlsx, and the form at /admin/analytics/export/."""
 import csv
 import io
 from datetime import UTC, date, datetime
+from itertools import pairwise
 from urllib.parse import urlencode
 
 import openpyxl
@@ -386,3 +387,24 @@ def test_the_form_lists_the_users_series_only(manager_client, main, other_org):
     assert "Theirs" not in text
     assert 'action="/admin/analytics/export.csv"' in text
     assert 'formaction="/admin/analytics/export.xlsx"' in text
+
+
+def test_the_series_list_links_the_form(manager_client, main):
+    response = manager_client.get("/admin/timeseries/series/")
+
+    assert response.status_code == 200
+    assert '<a href="/admin/analytics/export/">Export series</a>' in response.content.decode()
+
+
+def test_wide_statistics_read_in_chunks_of_days_join_without_a_gap(manager_client, main, sub):
+    text = body(
+        manager_client.get(
+            query(main, sub, start="2024-03-01", end="2024-04-05", bucket="hour", shape="wide")
+        )
+    )
+
+    rows = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    starts = [datetime.fromisoformat(row[0]) for row in rows]
+    assert len(rows) == 35 * 24 - 1  # 35 local days, one of 23 hours; read as two chunks of days
+    assert all((b - a).total_seconds() == 3600 for a, b in pairwise(starts))
+    assert sum(int(row[1]) for row in rows) == 5  # every sample of main, once
