@@ -24,6 +24,15 @@
   const BUCKETS = ["auto", "quarter_hour", "hour", "day", "week", "month"];
   const COMPARES = ["", "previous", "last_year"];
   const DAY_MS = 86400000;
+  // uPlot's time-axis formats, 24-hour, as in chart.js: [tick increment (ms), tick format, then
+  // the formats for a new year, month, day, hour, minute, second under a tick, 1 = on change].
+  const TIME_AXIS = [
+    [365 * 86400, "{YYYY}", null, null, null, null, null, null, 1],
+    [28 * 86400, "{MMM}", "\n{YYYY}", null, null, null, null, null, 1],
+    [86400, "{D} {MMM}", "\n{YYYY}", null, null, null, null, null, 1],
+    [3600, "{HH}:{mm}", "\n{D} {MMM}", null, "\n{D} {MMM}", null, null, null, 1],
+    [60, "{HH}:{mm}", "\n{D} {MMM}", null, "\n{D} {MMM}", null, null, null, 1],
+  ].map(([increment, ...formats]) => [increment * 1000, ...formats]);
 
   // Local dates as UTC midnights, so date arithmetic never meets the browser's own zone.
   const parseDate = (text) => new Date(`${text}T00:00:00Z`);
@@ -363,7 +372,7 @@
         series[index].paths = this.barPaths(slot, bars.length);
       });
       const axes = [
-        {},
+        { values: TIME_AXIS },
         ...units.map((unit, index) => ({
           scale: unit,
           label: unit === "value" ? "" : unit,
