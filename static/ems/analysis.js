@@ -361,8 +361,8 @@
             const value = (u, v) => formatNumber(v) + (one.unit ? ` ${one.unit}` : "");
             series.push(
               { label: `${one.name}${suffix}`, scale: unit, stroke: colour, width: faded ? 1 : 2, dash: faded ? [6, 4] : undefined, value },
-              { label: `min`, scale: unit, stroke: `${colour}66`, width: 1, value },
-              { label: `max`, scale: unit, stroke: `${colour}66`, width: 1, value },
+              { label: `${one.name}${suffix} min`, scale: unit, stroke: `${colour}66`, width: 1, value },
+              { label: `${one.name}${suffix} max`, scale: unit, stroke: `${colour}66`, width: 1, value },
             );
             bands.push({ series: [mean + 2, mean + 1], fill: `${colour}22` });
           }
