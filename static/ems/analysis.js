@@ -298,7 +298,7 @@
         const what = compared ? `, compared with ${isoDate(this.comparePeriod(period)[0])} – ${isoDate(addDays(this.comparePeriod(period)[1], -1))}` : "";
         this.setStatus(
           "ready",
-          `${isoDate(period[0])} – ${isoDate(addDays(period[1], -1))}: ${main.series[0].buckets.length} buckets of ${main.bucket.replace("_", " ")}${what}.`,
+          `${main.series.length} series, ${isoDate(period[0])} – ${isoDate(addDays(period[1], -1))}: ${main.series[0].buckets.length} buckets of ${main.bucket.replace("_", " ")}${what}.`,
         );
       } catch (error) {
         if (generation !== this.generation) return;

@@ -65,3 +65,22 @@ def test_the_analysis_page_draws_two_series_and_compares_with_the_previous_perio
     assert page.locator("#analysis-table thead th").count() == 3
     assert page.get_attribute(f"{ROOT} button[data-compare='']", "aria-pressed") == "true"
     assert page.errors == []
+
+
+def test_a_series_found_by_the_search_is_added_to_the_url(page, live_server, demo, admin_login, screenshot):
+    first, second = Series.objects.filter(organization__slug="demo").order_by("pk")[:2]
+    admin_login(demo["admin"]["username"], demo["admin"]["password"], "/admin/analytics/")
+    page.goto(f"{live_server.url}/admin/analytics/?series={first.pk}&range=today&bucket=hour")
+    page.wait_for_selector(READY)
+    assert page.get_attribute(ROOT, "data-buckets") == "24"
+
+    before = status(page)
+    page.fill(f"{ROOT} [data-role=search]", second.name)
+    page.click(f"{ROOT} [data-role=results] button[data-add='{second.pk}']")
+    page.wait_for_url(f"**series={first.pk}&series={second.pk}&**")
+    wait_ready_after(page, before)
+
+    screenshot("analysis-search-added")
+    assert page.locator(f"{ROOT} [data-role=chosen] li").count() == 2
+    assert page.locator("#analysis-table thead th").count() == 3
+    assert page.errors == []
