@@ -5,9 +5,11 @@ goes through `admin.site.admin_view`: the admin's login, active staff only, no c
 from django.contrib import admin
 from django.urls import path
 
-from . import analytics, export_views
+from . import analysis, analytics, export_views
 
 urlpatterns = [
+    path("", admin.site.admin_view(analysis.analysis_view), name="ems-analysis"),
+    path("series.json", admin.site.admin_view(analysis.series_search_view), name="ems-analysis-series"),
     path(
         "statistics.json",
         admin.site.admin_view(analytics.statistics_json_view),

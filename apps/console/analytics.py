@@ -3,7 +3,9 @@
 
     ?series=<id>&series=<id>...&start=YYYY-MM-DD&end=YYYY-MM-DD&bucket=day
 
-answers each series' statistics per local bucket (`selectors.statistics_read`) over the whole
+answers each series' statistics per local bucket (`bucket=auto`: the finest of quarter_hour,
+hour, day, week, month that keeps the range within AUTO_BUCKETS buckets; the answer's "bucket"
+names the one chosen) (`selectors.statistics_read`) over the whole
 buckets holding the local days [start, end) of the series' zone:
 
     {"bucket": "day", "series": [{"id", "name", "kind", "unit", "zone",
@@ -27,10 +29,19 @@ from django.http import HttpResponse, JsonResponse
 
 from apps.core.exceptions import Invalid
 from apps.timeseries.models import Series
-from apps.timeseries.selectors import BucketSize, StatisticsRangeError, series_zone, statistics_read
+from apps.timeseries.selectors import (
+    BucketSize,
+    StatisticsRangeError,
+    bucket_count_bound,
+    series_zone,
+    statistics_read,
+)
 
 MAX_SERIES = 50
 MAX_BUCKETS = 10_000
+# What a chart shows legibly: bucket=auto picks the finest size that keeps a range within it.
+AUTO_BUCKETS = 400
+_AUTO_SIZES = (BucketSize.QUARTER_HOUR, BucketSize.HOUR, BucketSize.DAY, BucketSize.WEEK, BucketSize.MONTH)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ID = re.compile(r"\d{1,18}")
 
@@ -55,6 +66,19 @@ def _date(query, name: str) -> date:
         raise Invalid(f"{name} is not a date of the calendar", field=name) from None
 
 
+def auto_bucket(start: date, end: date) -> BucketSize:
+    """The finest bucket size whose count over [start, end) stays within AUTO_BUCKETS (by the
+    cheap upper bound, so in every zone), else month."""
+    return next(
+        (
+            size
+            for size in _AUTO_SIZES
+            if bucket_count_bound(start=start, end=end, bucket=size) <= AUTO_BUCKETS
+        ),
+        BucketSize.MONTH,
+    )
+
+
 def statistics_request_parse(query) -> StatisticsRequest:
     """The request's parameters, or Invalid (message and parameter) for the first one wrong."""
     raw_ids = query.getlist("series")
@@ -69,10 +93,12 @@ def statistics_request_parse(query) -> StatisticsRequest:
     start, end = _date(query, "start"), _date(query, "end")
     if end <= start:
         raise Invalid("end must be after start", field="end")
+    if query.get("bucket") == "auto":
+        return StatisticsRequest(series_ids, start, end, auto_bucket(start, end))
     try:
         bucket = BucketSize(query.get("bucket", ""))
     except ValueError:
-        choices = ", ".join(size.value for size in BucketSize)
+        choices = ", ".join([*(size.value for size in BucketSize), "auto"])
         raise Invalid(f"bucket must be one of {choices}", field="bucket") from None
     return StatisticsRequest(series_ids, start, end, bucket)
 

@@ -12,7 +12,7 @@ from apps.core.shared_cache import CacheUnavailable, shared_cache
 from . import query, rollup
 from .models import Sample, Series
 from .query import Rollup
-from .stats.edges import BucketSize
+from .stats.edges import BucketSize, bucket_count_bound
 from .stats.read import SeriesStatistics, StatisticsBucket, StatisticsRangeError, statistics, statistics_read
 from .stats.rollups import rollups_from_statistics, statistics_serve
 
@@ -21,6 +21,7 @@ __all__ = [
     "SeriesStatistics",
     "StatisticsBucket",
     "StatisticsRangeError",
+    "bucket_count_bound",
     "rollup_page",
     "samples_total",
     "series_current",

@@ -159,9 +159,13 @@ def test_a_virtual_series_is_served_from_its_sources(manager_client, org, meter)
         (
             {"bucket": "fortnight"},
             "bucket",
-            "bucket must be one of quarter_hour, hour, day, week, month, year",
+            "bucket must be one of quarter_hour, hour, day, week, month, year, auto",
         ),
-        ({"bucket": None}, "bucket", "bucket must be one of quarter_hour, hour, day, week, month, year"),
+        (
+            {"bucket": None},
+            "bucket",
+            "bucket must be one of quarter_hour, hour, day, week, month, year, auto",
+        ),
         (
             {"bucket": "quarter_hour", "end": "2024-04-16"},
             "end",
@@ -246,3 +250,37 @@ def test_a_virtual_series_defined_in_terms_of_itself_is_a_400(manager_client, or
         "error": f"virtual series {first.pk} is defined in terms of itself",
         "field": "series",
     }
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "chosen"),
+    [
+        ("2024-01-01", "2024-01-05", "quarter_hour"),  # 4 days: at most 400 quarter-hours
+        ("2024-01-01", "2024-01-06", "hour"),
+        ("2024-01-01", "2024-01-17", "hour"),  # 16 days: at most 400 hours
+        ("2024-01-01", "2024-01-18", "day"),
+        ("2023-01-01", "2024-01-01", "day"),  # a year
+        ("2020-01-01", "2024-01-01", "week"),
+        ("2000-01-01", "2024-01-01", "month"),
+    ],
+)
+def test_an_auto_bucket_is_the_finest_that_keeps_the_range_within_400(
+    manager_client, org, start, end, chosen
+):
+    power = SeriesFactory(organization=org, unit="kW")
+
+    body = manager_client.get(query(power, start=start, end=end, bucket="auto")).json()
+
+    assert body["bucket"] == chosen
+    assert len(body["series"][0]["buckets"]) <= 400
+
+
+def test_an_auto_bucket_answers_the_buckets_of_the_size_it_chose(manager_client, org, meter):
+    body = manager_client.get(query(meter, start="2024-01-01", end="2024-01-02", bucket="auto")).json()
+
+    assert body["bucket"] == "quarter_hour"
+    buckets = body["series"][0]["buckets"]
+    assert len(buckets) == 96
+    assert buckets[0]["start"] == "2024-01-01T00:00:00+01:00"
+    assert buckets[-1]["start"] == "2024-01-01T23:45:00+01:00"
+    assert sum(one["total"] or 0 for one in buckets) == 25.0
