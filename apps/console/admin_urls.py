@@ -5,7 +5,7 @@ goes through `admin.site.admin_view`: the admin's login, active staff only, no c
 from django.contrib import admin
 from django.urls import path
 
-from . import analysis, analytics
+from . import analysis, analytics, export_views
 
 urlpatterns = [
     path("", admin.site.admin_view(analysis.analysis_view), name="ems-analysis"),
@@ -15,4 +15,9 @@ urlpatterns = [
         admin.site.admin_view(analytics.statistics_json_view),
         name="ems-analytics-statistics",
     ),
+    path("export.csv", admin.site.admin_view(export_views.export_csv_view), name="ems-analytics-export-csv"),
+    path(
+        "export.xlsx", admin.site.admin_view(export_views.export_xlsx_view), name="ems-analytics-export-xlsx"
+    ),
+    path("export/", admin.site.admin_view(export_views.export_form_view), name="ems-analytics-export"),
 ]
