@@ -6,9 +6,10 @@ Everything is computed by `dashboard_summary` from the organizations it is given
 follow whatever a user may see: `dashboard_organizations` says which those are. A fixed number of
 queries whatever the number of organizations or objects: one for the organizations with their
 counts (correlated subqueries, not joins, so counts do not multiply each other), one for the first
-stale signals, one for the imports, two for the alarms (counts, newest), and three for the energy overview
-(energy.py: series, virtual terms, one aggregate of the daily statistics). Here in the console,
-not in tenancy: it reads every app below (ARCHITECTURE.md, Layers).
+stale signals, one for the imports, two for the alarms (counts, newest), and four for the energy
+overview (energy.py: series, virtual terms, aggregates of the daily and of the quarter-hour
+statistics). Here in the console, not in tenancy: it reads every app below (ARCHITECTURE.md,
+Layers).
 """
 
 from dataclasses import dataclass, field, replace

@@ -2,15 +2,17 @@
 week, this month and this year for each unit, beside the previous period and the same period last
 year; the month's top consumers; kWh per m² for sites with a floor area (issue #15 item 2).
 
-Read from the daily statistics only (docs/energy.md), never the samples, in three queries
-whatever the number of series: the energy series with site and organization, the virtual series'
-terms, and one aggregate over `timeseries_stats_day` that sums each stored series' consumption
-per period with one CASE per period (the days of a series are already those of its own calendar,
-its site's zone else its organization's, so the periods are chosen per zone in the CASE).
+Read from the statistics only (docs/energy.md), never the samples, in four queries whatever the
+number of series: the energy series with site and organization, the virtual series' terms, one
+aggregate over `timeseries_stats_day` that sums each stored series' consumption per period with
+one CASE per period (the days of a series are already those of its own calendar, its site's zone
+else its organization's, so the periods are chosen per zone in the CASE), and one over the
+quarter-hours of the comparisons' last days.
 
-Periods compare equal lengths: a period "so far" (today included) against the same number of
-days of the previous period (this month to the 10th against last month to the 10th, clamped to
-its last day) and of the same period last year (the week 52 weeks back, so weekdays match).
+Periods compare equal lengths: a period "so far" (today until now) against the same days of the
+previous period (this month to the 10th against last month to the 10th, clamped to its last day)
+and of the same period last year (the week 52 weeks back, so weekdays match), whose last day
+counts until the same time of day (from its quarter-hours) as today does.
 
 A virtual series is a derived view: it is listed among the top consumers, from its sources'
 period totals (coefficients applied, virtual sources expanded), but never added into the unit
@@ -28,7 +30,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Case, F, FloatField, Q, Sum, When
 from django.db.models.functions import Coalesce
 
-from apps.timeseries.models import DailyStatistics, Series, SeriesKind, VirtualSource
+from apps.timeseries.models import DailyStatistics, QuarterHourStatistics, Series, SeriesKind, VirtualSource
 
 PERIODS = ("today", "week", "month", "year")
 PERIOD_LABELS = {"today": "Today", "week": "This week", "month": "This month", "year": "This year"}
@@ -162,8 +164,25 @@ def _utc_midnight_ms(day: date) -> int:
     return int(datetime.combine(day, time(), tzinfo=UTC).timestamp() * 1000)
 
 
-def _period_sums(series_ids: list[int], zones: dict[str, dict]) -> dict[int, dict[tuple[str, str], float]]:
-    """Per stored series, its consumption per (period, comparison): one aggregate query."""
+def cut_comparisons(today: date) -> set[tuple[str, str]]:
+    """The comparisons whose last day counts only until the time of day it is now, as today does:
+    all but the previous month when it is shorter than this month so far (then it counts whole)."""
+    keys = {(period, comparison) for period in PERIODS for comparison in ("previous", "last_year")}
+    if today.day > (today.replace(day=1) - timedelta(days=1)).day:
+        keys.discard(("month", "previous"))
+    return keys
+
+
+def _local_ms(day: date, at: time, zone: str) -> int:
+    return int(datetime.combine(day, at, tzinfo=ZoneInfo(zone)).timestamp() * 1000)
+
+
+def _period_sums(
+    series_ids: list[int], zones: dict[str, dict], now: datetime
+) -> dict[int, dict[tuple[str, str], float]]:
+    """Per stored series, its consumption per (period, comparison): the whole days from the daily
+    table, and a comparison's last day until now's time of day from the quarter-hours of that day
+    (cut_comparisons): two aggregate queries."""
     if not series_ids:
         return {}
     first = min(start for ranges in zones.values() for start, _ in ranges.values())
@@ -171,24 +190,50 @@ def _period_sums(series_ids: list[int], zones: dict[str, dict]) -> dict[int, dic
     # Day rows start at a local midnight: a day of margin each side covers every zone's offset.
     low_ms = _utc_midnight_ms(first - timedelta(days=1))
     high_ms = _utc_midnight_ms(last + timedelta(days=1))
-    sums = {}
+    whole_days, cut_days = {}, {}
+    windows = Q()
     for period in PERIODS:
         for comparison in COMPARISONS:
-            whens = []
+            key = f"{period}__{comparison}"
+            days, quarters = [], []
             for zone, ranges in zones.items():
                 start, end = ranges[period, comparison]
-                whens.append(When(Q(zone=zone, day__gte=start, day__lt=end), then=F("consumption")))
-            sums[f"{period}__{comparison}"] = Sum(Case(*whens, output_field=FloatField()))
-    rows = (
-        DailyStatistics.objects.filter(series_id__in=series_ids, start__gte=low_ms, start__lt=high_ms)
-        .alias(zone=Coalesce(F("series__site__time_zone"), F("series__organization__time_zone")))
-        .order_by()
-        .values("series_id")
-        .annotate(**sums)
-    )
-    result = {}
-    for row in rows:
-        result[row.pop("series_id")] = {tuple(key.split("__")): value for key, value in row.items()}
+                today = ranges["today", "current"][0]
+                if (period, comparison) in cut_comparisons(today):
+                    at = now.astimezone(ZoneInfo(zone)).time().replace(tzinfo=None)
+                    cut = (
+                        _local_ms(end - timedelta(days=1), time(), zone),
+                        _local_ms(end - timedelta(days=1), at, zone),
+                    )
+                    window = Q(zone=zone, start__gte=cut[0], start__lt=cut[1])
+                    quarters.append(When(window, then=F("consumption")))
+                    windows |= Q(start__gte=cut[0], start__lt=cut[1])
+                    end -= timedelta(days=1)
+                days.append(When(Q(zone=zone, day__gte=start, day__lt=end), then=F("consumption")))
+            whole_days[key] = Sum(Case(*days, output_field=FloatField()))
+            if quarters:
+                cut_days[key] = Sum(Case(*quarters, output_field=FloatField()))
+    zone = Coalesce(F("series__site__time_zone"), F("series__organization__time_zone"))
+    result: dict[int, dict] = {}
+    for model, bounds, sums in (
+        (DailyStatistics, Q(start__gte=low_ms, start__lt=high_ms), whole_days),
+        (QuarterHourStatistics, windows, cut_days),
+    ):
+        rows = (
+            model.objects.filter(bounds, series_id__in=series_ids)
+            .alias(zone=zone)
+            .order_by()
+            .values("series_id")
+            .annotate(**sums)
+        )
+        for row in rows:
+            figures = result.setdefault(row.pop("series_id"), {})
+            for name, value in row.items():
+                key = tuple(name.split("__"))
+                if value is not None:
+                    figures[key] = (figures.get(key) or 0.0) + value
+                else:
+                    figures.setdefault(key, None)
     return result
 
 
@@ -251,7 +296,7 @@ def energy_overview(*, organizations: list, now: datetime) -> list[OrganizationE
     ).values_list("virtual_id", "source_id", "coefficient"):
         terms[virtual_id].append((source_id, coefficient))
     sub_meters = {source for pairs in terms.values() for source, coefficient in pairs if coefficient < 0}
-    sums = _period_sums([s.pk for s in stored], zones)
+    sums = _period_sums([s.pk for s in stored], zones, now)
     sums.update(_virtual_sums([s.pk for s in virtual], terms, sums))
 
     result = []

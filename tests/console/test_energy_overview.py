@@ -1,6 +1,6 @@
 """The dashboard's energy overview (apps/console/energy.py): figures computed by hand from a few
 samples, local calendars, periods of equal length, virtual meters listed but not added, another
-organization never counted, and three queries whatever the number of series."""
+organization never counted, and four queries whatever the number of series."""
 
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from apps.console.energy import energy_overview, period_ranges
+from apps.console.energy import cut_comparisons, energy_overview, period_ranges
 from apps.timeseries.models import Series, SeriesKind, VirtualSource
 from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import SeriesFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2025, 6, 11, 10, 0, tzinfo=UTC)  # a Wednesday
+NOW = datetime(2025, 6, 11, 16, 0, tzinfo=UTC)  # a Wednesday, 18:00 in Berlin
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
@@ -59,6 +59,9 @@ def place(org, other_org):
     samples = {local_noon(day): value for day, value in HALL_DAYS.items()}
     # 23:30 UTC on the 10th is 01:30 on the 11th in Berlin: today in the site's calendar.
     samples[ms(datetime(2025, 6, 10, 23, 30, tzinfo=UTC))] = 1
+    # 20:00 on this day last year: later in the day than now, so outside every comparison whose
+    # last day it is (today, this month, this year last year); inside last year's week.
+    samples[ms(datetime(2024, 6, 11, 20, tzinfo=BERLIN))] = 50
     store(hall, samples)
     sub = SeriesFactory(organization=org, site=site, name="Sub", unit="kWh", kind=SeriesKind.INTERVAL)
     store(sub, {local_noon(date(2025, 6, 11)): 1})
@@ -101,6 +104,10 @@ def test_periods_compare_the_same_days_of_the_previous_period_and_of_last_year()
     assert ranges["month", "last_year"] == (date(2024, 3, 1), date(2024, 4, 1))
     assert ranges["year", "previous"] == ranges["year", "last_year"] == (date(2024, 1, 1), date(2024, 4, 1))
     assert period_ranges(date(2024, 2, 29))["today", "last_year"] == (date(2023, 2, 28), date(2023, 3, 1))
+    # Each comparison's last day counts until now's time of day, but a whole shorter month.
+    assert ("month", "previous") not in cut_comparisons(date(2025, 3, 31))
+    assert ("month", "previous") in cut_comparisons(date(2025, 3, 28))
+    assert len(cut_comparisons(date(2025, 3, 28))) == 8
 
 
 def test_overview_sums_each_units_consumption_per_period_in_local_calendars(org, place):
@@ -111,7 +118,7 @@ def test_overview_sums_each_units_consumption_per_period_in_local_calendars(org,
     assert (kwh.unit, gas.unit) == ("kWh", "m³")  # the measurement (kW) is no consumption
     assert figures(kwh) == {
         "today": (7, 3, 6),  # hall 5 + 1 (Berlin's 01:30) + sub 1; yesterday 3; 2024-06-11: 6
-        "week": (12, 3, 19),  # Mon 9th to today; the 2nd to the 4th; 2024-06-10 to 12
+        "week": (12, 3, 69),  # Mon 9th to today; the 2nd to the 4th; 2024-06-10 to 12 (18:00)
         "month": (22, 8, 10),  # 1st to 11th; 1st to 11th of May (not the 20th); 2024-06-01 to 11
         "year": (132, 60, 60),  # to 11 June; 2024 to 11 June (not December)
     }
@@ -180,8 +187,8 @@ def test_another_organizations_series_are_never_counted(org, other_org, place):
     assert energy_overview(organizations=[org], now=NOW)[0].total.units[0].periods["today"].current == 7
 
 
-def test_overview_runs_three_queries_whatever_the_number_of_series(org, place, django_assert_num_queries):
-    with django_assert_num_queries(3):
+def test_overview_runs_four_queries_whatever_the_number_of_series(org, place, django_assert_num_queries):
+    with django_assert_num_queries(4):
         energy_overview(organizations=[org], now=NOW)
 
     for n in range(20):
@@ -190,7 +197,7 @@ def test_overview_runs_three_queries_whatever_the_number_of_series(org, place, d
     tokyo = SiteFactory(organization=org, name="Tokyo", time_zone="Asia/Tokyo")
     SeriesFactory(organization=org, site=tokyo, name="Tokyo meter", unit="kWh", kind=SeriesKind.COUNTER)
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         [energy] = energy_overview(organizations=[org], now=NOW)
     assert energy.total.units[0].periods["today"].current == 27
     assert len(energy.top["kWh"]) == 10
