@@ -2,9 +2,10 @@
 
 `zoneinfo.available_timezones()` holds ~600 names, many of them kept for old configurations: the
 legacy names outside the continent and ocean areas (`Factory`, `localtime`, `EST`, `GB`, `PRC`,
-`US/Eastern`, `Canada/*`, `Etc/GMT+1` with its inverted sign, ...) and, inside them, the links
-the time zone database keeps for renamed zones (`Asia/Calcutta`, `Europe/Kiev`, read from the
-database's `tzdata.zi` where the system has it). Those are left out of the list; `UTC` is kept.
+`US/Eastern`, `Canada/*`, `Etc/GMT+1` with its inverted sign, ...) and, inside them, the old
+names of renamed zones (`Asia/Calcutta`, `Europe/Kiev`, `America/Buenos_Aires`): where the system
+has the database's `zone.tab` (every country's current zones, San Marino's and the Vatican's
+included), only its names are listed. Those are left out of the list; `UTC` is kept.
 The field's validation still accepts any available name, so a stored legacy zone keeps working.
 """
 
@@ -32,21 +33,25 @@ AREAS = frozenset(
 DATALIST_ID = "ems-time-zones"
 
 
-def _links() -> set[str]:
-    """The alias names (`L target alias` lines) of the system's time zone database, if found."""
+def _country_zones() -> set[str] | None:
+    """The zones of the system's `zone.tab` (each country's current zones), if found."""
     for directory in zoneinfo.TZPATH:
-        path = Path(directory) / "tzdata.zi"
+        path = Path(directory) / "zone.tab"
         if path.is_file():
             lines = path.read_text(encoding="utf-8").splitlines()
-            return {line.split()[2] for line in lines if line.startswith("L ") and len(line.split()) == 3}
-    return set()
+            return {line.split("\t")[2] for line in lines if line and not line.startswith("#")}
+    return None
 
 
 @functools.cache
 def current_time_zones() -> list[str]:
     """UTC, then the current zones of the continent and ocean areas, sorted."""
-    links = _links()
-    zones = (z for z in zoneinfo.available_timezones() if z.split("/")[0] in AREAS and z not in links)
+    listed = _country_zones()
+    zones = (
+        z
+        for z in zoneinfo.available_timezones()
+        if z.split("/")[0] in AREAS and (listed is None or z in listed)
+    )
     return ["UTC", *sorted(zones)]
 
 
