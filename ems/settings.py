@@ -281,6 +281,8 @@ EMS_REQUESTS_PER_MINUTE = env.int("EMS_REQUESTS_PER_MINUTE", default=10_000)
 EMS_IMPORT_POINTS_PER_DEVICE_DAY = env.int("EMS_IMPORT_POINTS_PER_DEVICE_DAY", default=10_000)
 EMS_REALTIME_STALENESS_SECONDS = env.int("EMS_REALTIME_STALENESS_SECONDS", default=15 * 60)
 EMS_SAMPLE_RETENTION_DAYS = env.int("EMS_SAMPLE_RETENTION_DAYS", default=0)  # 0: keep forever
+# Days of 15-minute consumption seed_demo writes on its demo meters (apps/inventory/demo_meters.py).
+EMS_DEMO_METER_DAYS = env.int("EMS_DEMO_METER_DAYS", default=400)
 
 # Alarms (apps/alarms, docs/alarms.md): rules an organization may hold; cleared alarms and sent
 # notifications kept this many days (0: forever); webhooks may reach loopback, link-local and

@@ -17,6 +17,13 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _short_demo_meters(settings):
+    """Two days of the demo meters' quarter-hours rather than 400: every demo seed would take
+    seconds (tests/inventory/test_demo_meters.py seeds the full length once)."""
+    settings.EMS_DEMO_METER_DAYS = 2
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Throttle and rate-limit counters live in the caches; no test may see another's, nor a
     cache outage another test caused."""

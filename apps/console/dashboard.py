@@ -6,8 +6,10 @@ Everything is computed by `dashboard_summary` from the organizations it is given
 follow whatever a user may see: `dashboard_organizations` says which those are. A fixed number of
 queries whatever the number of organizations or objects: one for the organizations with their
 counts (correlated subqueries, not joins, so counts do not multiply each other), one for the first
-stale signals, one for the imports, and two for the alarms (counts, newest). Here in the console,
-not in tenancy: it reads every app below (ARCHITECTURE.md, Layers).
+stale signals, one for the imports, two for the alarms (counts, newest), and four for the energy
+overview (energy.py: series, virtual terms, aggregates of the daily and of the quarter-hour
+statistics). Here in the console, not in tenancy: it reads every app below (ARCHITECTURE.md,
+Layers).
 """
 
 from dataclasses import dataclass, field, replace
@@ -21,6 +23,7 @@ from django.utils import timezone
 
 from apps.alarms.models import Alarm
 from apps.alarms.selectors import alarms_active_counts, alarms_active_newest
+from apps.console.energy import OrganizationEnergy, energy_overview
 from apps.inventory.models import Device, Signal
 from apps.tenancy.models import Organization
 from apps.tenancy.selectors import user_organizations
@@ -55,6 +58,8 @@ class Dashboard:
     # ACTIVE_ALARMS_SHOWN of them with rule and series.
     alarm_counts: dict[str, int] = field(default_factory=dict)
     active_alarms: list[Alarm] = field(default_factory=list)
+    # The energy overview per organization with energy series (energy.py).
+    energy: list[OrganizationEnergy] = field(default_factory=list)
 
     @property
     def active_alarm_total(self) -> int:
@@ -189,4 +194,5 @@ def dashboard_summary(*, organizations: QuerySet[Organization], now: datetime | 
         import_statuses=statuses,
         alarm_counts=alarms_active_counts(organization_ids=organization_ids),
         active_alarms=active_alarms,
+        energy=energy_overview(organizations=[f.organization for f in figures], now=now),
     )

@@ -40,6 +40,7 @@ from apps.timeseries.models import Series, SeriesKind, ms_to_datetime
 from apps.timeseries.store import Policy, SampleBatch, write
 
 from .demo_energy import demo_load_profile, demo_site
+from .demo_meters import demo_meters, demo_warehouse
 from .models import DataStream, Device, Load, Partition, Point, Product, Protocol, Signal, ValueType
 
 DEFAULT_SLUG = "demo"
@@ -176,6 +177,7 @@ def _seed(*, slug: str, now: datetime) -> dict[str, Any]:
     last_minute = _samples(series, devices=devices, now=now)
     energy = next(wave for uid, _si, _unit, _name, _code, wave in MAIN_SIGNALS if uid == 5)
     demo_load_profile(organization, site=site, counter=energy.value, last_ms=last_minute)
+    demo_meters(organization, building=site, warehouse=demo_warehouse(organization), now=now)
 
     token = _api_token(organization, admin)
     blynk_client = _oauth_client(organization, Dialect.BLYNK, f"{slug}-blynk", "Demo Blynk client")

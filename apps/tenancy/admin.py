@@ -12,6 +12,7 @@ from .admin_scoping import (
     is_active_superuser,
 )
 from .models import Membership, Organization, Role, Site
+from .time_zones import TimeZoneInput
 
 LIMIT_FIELDS = (
     "sample_retention_days",
@@ -83,6 +84,11 @@ class OrganizationAdmin(OrganizationScopedAdmin):
     def member_count(self, obj):
         return obj.member_count
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "time_zone":
+            kwargs["widget"] = TimeZoneInput
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
 
 @admin.register(Site)
 class SiteAdmin(OrganizationOwnedAdmin):
@@ -110,6 +116,11 @@ class SiteAdmin(OrganizationOwnedAdmin):
     @admin.display(description="devices", ordering="device_count")
     def device_count(self, obj):
         return obj.device_count
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "time_zone":
+            kwargs["widget"] = TimeZoneInput
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 @admin.register(Role)

@@ -36,3 +36,31 @@ def test_admin_index_shows_the_dashboard_of_the_demo_organization(
         == Alarm.objects.filter(organization__slug="demo", cleared_at__isnull=True).count()
     )
     assert page.errors == []
+
+
+@pytest.fixture
+def full_demo_meters(settings):
+    """The demo meters at their shipped length (a year and a month), so last year has figures."""
+    settings.EMS_DEMO_METER_DAYS = 400
+
+
+def test_facility_manager_sees_this_month_against_last_year(
+    page, live_server, full_demo_meters, demo, admin_login, screenshot
+):
+    admin_login(demo["admin"]["username"], demo["admin"]["password"], "/admin/")
+
+    energy = page.locator(".ems-energy[data-organization=demo]")
+    screenshot("dashboard-energy")
+    building = energy.locator("tr[data-place='Demo building'][data-unit=kWh]")
+    month = building.locator("td[data-period=month]")
+    # A figure, not the dash shown for none.
+    assert month.locator(".ems-energy-value").inner_text() not in ("", "\u2013")
+    # This month so far beside the same days of last year: an arrow and a percentage.
+    assert month.locator("[data-comparison='last yr']").inner_text().endswith("%")
+    assert building.locator("td[data-intensity]").inner_text() != ""  # kWh/m², a floor area
+    assert energy.locator("tr[data-place=Warehouse][data-unit=kWh]").count() == 1
+    top = energy.locator(".ems-energy-top tbody tr")
+    # Five kWh meters, the unmetered, the vendor demo's register and profile; the water meter (m³).
+    assert top.count() == 9
+    assert "virtual" in energy.locator(".ems-energy-top").inner_text()
+    assert page.errors == []

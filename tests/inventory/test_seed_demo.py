@@ -218,7 +218,10 @@ def test_seed_demo_writes_a_day_of_one_minute_samples_on_every_demo_series():
     seed()
 
     org = Organization.objects.get(slug="demo")
-    demo_series = Series.objects.filter(organization=org).exclude(kind=SeriesKind.INTERVAL)
+    # The 15-minute meters (demo_energy.py, demo_meters.py) aside.
+    demo_series = Series.objects.filter(organization=org).exclude(
+        kind__in=[SeriesKind.INTERVAL, SeriesKind.VIRTUAL]
+    )
     assert demo_series.count() == 7
     for series in demo_series:
         assert samples_count(series_id=series.pk, start_ms=0, end_ms=2**62) == 1440, series.name
@@ -246,10 +249,21 @@ def test_seed_demo_sets_what_each_series_measures_at_the_demo_site():
     seed()
 
     org = Organization.objects.get(slug="demo")
-    site = Site.objects.get(organization=org)
+    site, warehouse = Site.objects.filter(organization=org).order_by("name")
     assert (site.name, site.time_zone, site.floor_area) == ("Demo building", "Europe/Rome", 1200.0)
+    assert (warehouse.name, warehouse.time_zone, warehouse.floor_area) == (
+        "Warehouse",
+        "Europe/Lisbon",
+        4500.0,
+    )
     assert set(Device.objects.filter(organization=org).values_list("site", flat=True)) == {site.pk}
-    assert set(Series.objects.filter(organization=org).values_list("site", flat=True)) == {site.pk}
+    assert set(
+        Series.objects.filter(organization=org).exclude(site=warehouse).values_list("site", flat=True)
+    ) == {site.pk}
+    assert sorted(warehouse.series.values_list("meter_code", flat=True)) == [
+        "warehouse_cold_15min",
+        "warehouse_main_15min",
+    ]
     kinds = {s.uid: (s.series.kind, s.series.unit) for s in Signal.objects.filter(organization=org)}
     assert kinds == {
         3: ("measurement", "kW"),
@@ -266,7 +280,7 @@ def test_seed_demo_writes_a_15_minute_load_profile_that_agrees_with_the_energy_r
     seed()
 
     org = Organization.objects.get(slug="demo")
-    profile = Series.objects.get(organization=org, kind=SeriesKind.INTERVAL)
+    profile = Series.objects.get(organization=org, meter_code="main_energy_15min")
     assert (profile.meter_code, profile.unit, profile.interval_end) == ("main_energy_15min", "kWh", False)
     rows = samples_page(series_id=profile.pk, start_ms=0, end_ms=2**62, limit=1000)
     quarter = 15 * 60_000
@@ -284,14 +298,18 @@ def test_seed_demo_writes_a_15_minute_load_profile_that_agrees_with_the_energy_r
     )
 
 
-def test_seed_demo_again_keeps_one_site_and_one_load_profile():
+def test_seed_demo_again_keeps_its_sites_load_profile_and_meters():
     seed()
     Site.objects.filter(organization__slug="demo").update(time_zone="UTC")
 
     seed()
 
-    assert list(Site.objects.values_list("time_zone", flat=True)) == ["Europe/Rome"]
-    assert Series.objects.filter(kind=SeriesKind.INTERVAL).count() == 1
+    assert list(Site.objects.order_by("name").values_list("time_zone", flat=True)) == [
+        "Europe/Rome",
+        "Europe/Lisbon",
+    ]
+    # The load profile and the six demo meters, once each.
+    assert Series.objects.filter(kind=SeriesKind.INTERVAL).count() == 7
 
 
 def test_seed_demo_for_another_slug_creates_a_second_organization_with_its_own_series():
@@ -311,7 +329,7 @@ def test_seed_demo_for_another_slug_creates_a_second_organization_with_its_own_s
         Device.objects.filter(organization=other_org).count()
         == Device.objects.filter(organization=demo_org).count()
     )
-    assert Series.objects.filter(organization=other_org).count() == 8
+    assert Series.objects.filter(organization=other_org).count() == 15
     assert not Signal.objects.filter(organization=other_org, series__organization=demo_org).exists()
     assert other_org.sn != demo_org.sn
     token = api_token_for_key(key=other["iotorq"]["token"])

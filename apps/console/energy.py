@@ -1,0 +1,350 @@
+"""The dashboard's energy overview: per organization and per site, the consumption of today, this
+week, this month and this year for each unit, beside the previous period and the same period last
+year; the month's top consumers; kWh per m² for sites with a floor area (issue #15 item 2).
+
+Read from the statistics only (docs/energy.md), never the samples, in four queries whatever the
+number of series: the energy series with site and organization, the virtual series' terms, one
+aggregate over `timeseries_stats_day` that sums each stored series' consumption per period with
+one CASE per period (the days of a series are already those of its own calendar, its site's zone
+else its organization's, so the periods are chosen per zone in the CASE), and one over the
+quarter-hours of the comparisons' last days.
+
+Periods compare equal lengths: a period "so far" (today until now) against the same days of the
+previous period (this month to the 10th against last month to the 10th, clamped to its last day)
+and of the same period last year (the week 52 weeks back, so weekdays match), whose last day
+counts until the same time of day (from its quarter-hours) as today does.
+
+A virtual series is a derived view: it is listed among the top consumers, from its sources'
+period totals (coefficients applied, virtual sources expanded), but never added into the unit
+totals. A meter a virtual series subtracts (`Main - Σ sub-meters`) is declared part of another
+meter: it is listed too, but not added either, so a main meter and its sub-meters are not counted
+twice. Its sources are read in their own calendars, which for a source in another zone than
+the virtual series' shifts the day edges by the zones' difference.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Case, F, FloatField, Q, Sum, When
+from django.db.models.functions import Coalesce
+
+from apps.timeseries.models import DailyStatistics, QuarterHourStatistics, Series, SeriesKind, VirtualSource
+
+PERIODS = ("today", "week", "month", "year")
+PERIOD_LABELS = {"today": "Today", "week": "This week", "month": "This month", "year": "This year"}
+COMPARISONS = ("current", "previous", "last_year")
+TOP_CONSUMERS = 10
+ENERGY_KINDS = (SeriesKind.COUNTER, SeriesKind.INTERVAL, SeriesKind.VIRTUAL)
+INTENSITY_UNIT = "kWh"
+
+
+def _year_back(day: date) -> date:
+    """The same date a year earlier (29 February: the 28th)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+def period_ranges(today: date) -> dict[tuple[str, str], tuple[date, date]]:
+    """(period, comparison) -> [first day, end day) for a calendar whose local date is `today`."""
+    tomorrow = today + timedelta(days=1)
+    week = today - timedelta(days=today.weekday())
+    month = today.replace(day=1)
+    previous_month = (month - timedelta(days=1)).replace(day=1)
+    previous_month_end = min(previous_month + (tomorrow - month), month)
+    year = today.replace(month=1, day=1)
+    last_year = (year.replace(year=year.year - 1), _year_back(today) + timedelta(days=1))
+    weeks_52 = timedelta(weeks=52)
+    return {
+        ("today", "current"): (today, tomorrow),
+        ("today", "previous"): (today - timedelta(days=1), today),
+        ("today", "last_year"): (_year_back(today), _year_back(today) + timedelta(days=1)),
+        ("week", "current"): (week, tomorrow),
+        ("week", "previous"): (week - timedelta(weeks=1), tomorrow - timedelta(weeks=1)),
+        ("week", "last_year"): (week - weeks_52, tomorrow - weeks_52),
+        ("month", "current"): (month, tomorrow),
+        ("month", "previous"): (previous_month, previous_month_end),
+        ("month", "last_year"): (_year_back(month), _year_back(today) + timedelta(days=1)),
+        ("year", "current"): (year, tomorrow),
+        ("year", "previous"): last_year,
+        ("year", "last_year"): last_year,
+    }
+
+
+@dataclass(frozen=True)
+class Change:
+    """A period's consumption beside a comparison: None when either is unknown or the comparison
+    is 0 (no percentage of nothing)."""
+
+    value: float | None
+    reference: float | None
+
+    @property
+    def percent(self) -> float | None:
+        if self.value is None or not self.reference:
+            return None
+        return (self.value - self.reference) / abs(self.reference) * 100
+
+    @property
+    def arrow(self) -> str:
+        percent = self.percent
+        if percent is None:
+            return ""
+        return "↑" if percent > 0.05 else "↓" if percent < -0.05 else "→"
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    current: float | None
+    previous: float | None
+    last_year: float | None
+
+    @property
+    def against_previous(self) -> Change:
+        return Change(self.current, self.previous)
+
+    @property
+    def against_last_year(self) -> Change:
+        return Change(self.current, self.last_year)
+
+
+@dataclass
+class UnitFigures:
+    """One unit's consumption of a place (organization or site) per period, and its kWh per m²."""
+
+    unit: str
+    periods: dict[str, PeriodFigures]
+    # kWh per m² per period, for a site with a floor area and the unit kWh; else empty.
+    intensity: dict[str, float | None] = field(default_factory=dict)
+
+
+@dataclass
+class Consumer:
+    series: Series
+    month: float
+    last_year: float | None
+
+    @property
+    def against_last_year(self) -> Change:
+        return Change(self.month, self.last_year)
+
+
+@dataclass
+class PlaceEnergy:
+    """An organization's or a site's figures: `units` in unit order."""
+
+    name: str
+    zone: str
+    units: list[UnitFigures]
+    floor_area: float | None = None
+
+
+@dataclass
+class OrganizationEnergy:
+    organization: object
+    total: PlaceEnergy
+    sites: list[PlaceEnergy]
+    # Per unit, the month's biggest consumers (virtual series included), biggest first.
+    top: dict[str, list[Consumer]]
+
+    @property
+    def places(self) -> list[PlaceEnergy]:
+        """The organization's total, then its sites: the table's rows."""
+        return [self.total, *self.sites]
+
+
+def _zone_of(series: Series) -> str:
+    return series.site.time_zone if series.site_id is not None else series.organization.time_zone
+
+
+def _utc_midnight_ms(day: date) -> int:
+    return int(datetime.combine(day, time(), tzinfo=UTC).timestamp() * 1000)
+
+
+def cut_comparisons(today: date) -> set[tuple[str, str]]:
+    """The comparisons whose last day counts only until the time of day it is now, as today does:
+    all but the previous month when it is shorter than this month so far (then it counts whole)."""
+    keys = {(period, comparison) for period in PERIODS for comparison in ("previous", "last_year")}
+    if today.day > (today.replace(day=1) - timedelta(days=1)).day:
+        keys.discard(("month", "previous"))
+    return keys
+
+
+def _local_ms(day: date, at: time, zone: str) -> int:
+    return int(datetime.combine(day, at, tzinfo=ZoneInfo(zone)).timestamp() * 1000)
+
+
+def _period_sums(
+    series_ids: list[int], zones: dict[str, dict], now: datetime
+) -> dict[int, dict[tuple[str, str], float]]:
+    """Per stored series, its consumption per (period, comparison): the whole days from the daily
+    table, and a comparison's last day until now's time of day from the quarter-hours of that day
+    (cut_comparisons): two aggregate queries."""
+    if not series_ids:
+        return {}
+    first = min(start for ranges in zones.values() for start, _ in ranges.values())
+    last = max(end for ranges in zones.values() for _, end in ranges.values())
+    # Day rows start at a local midnight: a day of margin each side covers every zone's offset.
+    low_ms = _utc_midnight_ms(first - timedelta(days=1))
+    high_ms = _utc_midnight_ms(last + timedelta(days=1))
+    whole_days, cut_days = {}, {}
+    windows = Q()
+    for period in PERIODS:
+        for comparison in COMPARISONS:
+            key = f"{period}__{comparison}"
+            days, quarters = [], []
+            for zone, ranges in zones.items():
+                start, end = ranges[period, comparison]
+                today = ranges["today", "current"][0]
+                if (period, comparison) in cut_comparisons(today):
+                    at = now.astimezone(ZoneInfo(zone)).time().replace(tzinfo=None)
+                    cut = (
+                        _local_ms(end - timedelta(days=1), time(), zone),
+                        _local_ms(end - timedelta(days=1), at, zone),
+                    )
+                    window = Q(zone=zone, start__gte=cut[0], start__lt=cut[1])
+                    quarters.append(When(window, then=F("consumption")))
+                    windows |= Q(start__gte=cut[0], start__lt=cut[1])
+                    end -= timedelta(days=1)
+                days.append(When(Q(zone=zone, day__gte=start, day__lt=end), then=F("consumption")))
+            whole_days[key] = Sum(Case(*days, output_field=FloatField()))
+            if quarters:
+                cut_days[key] = Sum(Case(*quarters, output_field=FloatField()))
+    zone = Coalesce(F("series__site__time_zone"), F("series__organization__time_zone"))
+    result: dict[int, dict] = {}
+    for model, bounds, sums in (
+        (DailyStatistics, Q(start__gte=low_ms, start__lt=high_ms), whole_days),
+        (QuarterHourStatistics, windows, cut_days),
+    ):
+        rows = (
+            model.objects.filter(bounds, series_id__in=series_ids)
+            .alias(zone=zone)
+            .order_by()
+            .values("series_id")
+            .annotate(**sums)
+        )
+        for row in rows:
+            figures = result.setdefault(row.pop("series_id"), {})
+            for name, value in row.items():
+                key = tuple(name.split("__"))
+                if value is not None:
+                    figures[key] = (figures.get(key) or 0.0) + value
+                else:
+                    figures.setdefault(key, None)
+    return result
+
+
+def _virtual_sums(virtual_ids, terms, stored_sums):
+    """A virtual series' period sums: Σ coefficient * its sources' (virtual sources expanded)."""
+    expanded: dict[int, dict] = {}
+
+    def expand(series_id, seen):
+        if series_id in expanded:
+            return expanded[series_id]
+        if series_id not in terms:
+            return stored_sums.get(series_id, {})
+        totals: dict[tuple[str, str], float] = {}
+        for source_id, coefficient in terms[series_id]:
+            if source_id in seen:  # refused by the admin; never loop
+                continue
+            for key, value in expand(source_id, seen | {source_id}).items():
+                if value is not None:
+                    totals[key] = totals.get(key, 0.0) + coefficient * value
+        expanded[series_id] = totals
+        return totals
+
+    return {pk: expand(pk, {pk}) for pk in virtual_ids}
+
+
+def _unit_figures(unit: str, sums: list[dict], floor_area: float | None = None) -> UnitFigures:
+    def added(key):
+        values = [s[key] for s in sums if s.get(key) is not None]
+        return sum(values) if values else None
+
+    periods = {p: PeriodFigures(*(added((p, c)) for c in COMPARISONS)) for p in PERIODS}
+    intensity = {}
+    if floor_area and unit == INTENSITY_UNIT:
+        intensity = {p: None if f.current is None else f.current / floor_area for p, f in periods.items()}
+    return UnitFigures(unit=unit, periods=periods, intensity=intensity)
+
+
+def energy_overview(*, organizations: list, now: datetime) -> list[OrganizationEnergy]:
+    """The energy figures of `organizations` (model instances), as of `now`, in their order."""
+    organization_ids = [o.pk for o in organizations]
+    series_list = list(
+        Series.objects.filter(organization_id__in=organization_ids, kind__in=ENERGY_KINDS)
+        .select_related("site", "organization")
+        .order_by("name", "pk")
+    )
+    if not series_list:
+        return []
+    zones = {}
+    for series in series_list:
+        zone = _zone_of(series)
+        if zone not in zones:
+            zones[zone] = period_ranges(now.astimezone(ZoneInfo(zone)).date())
+    stored = [s for s in series_list if s.kind != SeriesKind.VIRTUAL]
+    virtual = [s for s in series_list if s.kind == SeriesKind.VIRTUAL]
+    terms: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    # Every virtual series' terms (sources may be virtual; they are always of the virtual series'
+    # organization), read even without virtual series, so the count of queries is fixed.
+    for virtual_id, source_id, coefficient in VirtualSource.objects.filter(
+        virtual__organization_id__in=organization_ids
+    ).values_list("virtual_id", "source_id", "coefficient"):
+        terms[virtual_id].append((source_id, coefficient))
+    sub_meters = {source for pairs in terms.values() for source, coefficient in pairs if coefficient < 0}
+    sums = _period_sums([s.pk for s in stored], zones, now)
+    sums.update(_virtual_sums([s.pk for s in virtual], terms, sums))
+
+    result = []
+    for organization in organizations:
+        own = [s for s in series_list if s.organization_id == organization.pk]
+        if not own:
+            continue
+        own_stored = [s for s in own if s.kind != SeriesKind.VIRTUAL and s.pk not in sub_meters]
+        units = sorted({s.unit for s in own_stored})
+        total = PlaceEnergy(
+            name=organization.name,
+            zone=organization.time_zone,
+            units=[_unit_figures(u, [sums.get(s.pk, {}) for s in own_stored if s.unit == u]) for u in units],
+        )
+        sites = {}
+        for s in own_stored:
+            if s.site_id is not None:
+                sites.setdefault(s.site_id, s.site)
+        site_places = []
+        for site in sorted(sites.values(), key=lambda site: site.name):
+            in_site = [s for s in own_stored if s.site_id == site.pk]
+            area = site.floor_area
+            site_places.append(
+                PlaceEnergy(
+                    name=site.name,
+                    zone=site.time_zone,
+                    floor_area=site.floor_area,
+                    units=[
+                        _unit_figures(unit, [sums.get(s.pk, {}) for s in in_site if s.unit == unit], area)
+                        for unit in sorted({s.unit for s in in_site})
+                    ],
+                )
+            )
+        top: dict[str, list[Consumer]] = {}
+        for series in own:
+            month = sums.get(series.pk, {}).get(("month", "current"))
+            if month is None:
+                continue
+            last_year = sums.get(series.pk, {}).get(("month", "last_year"))
+            top.setdefault(series.unit, []).append(Consumer(series=series, month=month, last_year=last_year))
+        for unit in top:
+            top[unit] = sorted(top[unit], key=lambda c: (-c.month, c.series.name))[:TOP_CONSUMERS]
+        result.append(
+            OrganizationEnergy(
+                organization=organization,
+                total=total,
+                sites=site_places,
+                top=dict(sorted(top.items())),
+            )
+        )
+    return result
