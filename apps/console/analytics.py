@@ -79,8 +79,9 @@ def auto_bucket(start: date, end: date) -> BucketSize:
     )
 
 
-def statistics_request_parse(query) -> StatisticsRequest:
-    """The request's parameters, or Invalid (message and parameter) for the first one wrong."""
+def series_ids_parse(query, *, per: str) -> list[int]:
+    """The `series` parameters as distinct ids in their order, at most MAX_SERIES (`per`: "a
+    request", "an export", for the message), or Invalid."""
     raw_ids = query.getlist("series")
     if not raw_ids:
         raise Invalid("series is required: one or more series ids", field="series")
@@ -89,7 +90,28 @@ def statistics_request_parse(query) -> StatisticsRequest:
         raise Invalid(f"series must be series ids, not {bad[:40]!r}", field="series")
     series_ids = list(dict.fromkeys(int(raw) for raw in raw_ids))
     if len(series_ids) > MAX_SERIES:
-        raise Invalid(f"at most {MAX_SERIES} series a request", field="series")
+        raise Invalid(f"at most {MAX_SERIES} series {per}", field="series")
+    return series_ids
+
+
+def series_in_scope(request, series_admin, series_ids: list[int]) -> list[Series] | JsonResponse:
+    """The series of `series_ids` in their order, as the series admin shows them to the user, or
+    the 404 of the first it does not (another organization's id is answered like an unknown one)."""
+    found = {
+        one.pk: one
+        for one in series_admin.scope_queryset(
+            request, Series.objects.select_related("organization", "site").filter(pk__in=series_ids)
+        )
+    }
+    missing = [pk for pk in series_ids if pk not in found]
+    if missing:
+        return _error(404, f"series {missing[0]} not found", "series")
+    return [found[pk] for pk in series_ids]
+
+
+def statistics_request_parse(query) -> StatisticsRequest:
+    """The request's parameters, or Invalid (message and parameter) for the first one wrong."""
+    series_ids = series_ids_parse(query, per="a request")
     start, end = _date(query, "start"), _date(query, "end")
     if end <= start:
         raise Invalid("end must be after start", field="end")
@@ -122,16 +144,9 @@ def statistics_json_view(request):
         wanted = statistics_request_parse(request.GET)
     except Invalid as exc:
         return _error(400, exc.message, exc.field)
-    found = {
-        one.pk: one
-        for one in series_admin.scope_queryset(
-            request, Series.objects.select_related("organization", "site").filter(pk__in=wanted.series_ids)
-        )
-    }
-    missing = [pk for pk in wanted.series_ids if pk not in found]
-    if missing:
-        return _error(404, f"series {missing[0]} not found", "series")
-    series = [found[pk] for pk in wanted.series_ids]
+    series = series_in_scope(request, series_admin, wanted.series_ids)
+    if isinstance(series, JsonResponse):
+        return series
     try:
         read = statistics_read(
             series, start=wanted.start, end=wanted.end, bucket=wanted.bucket, max_buckets=MAX_BUCKETS

@@ -22,7 +22,6 @@ empty cell.
 import csv
 import heapq
 import io
-import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from apps.timeseries.query import samples_after
 from apps.timeseries.selectors import BucketSize, series_zone, statistics_read
 from apps.timeseries.stats.edges import bucket_count_bound, bucket_edges
 
-from .analytics import MAX_SERIES, _date
+from .analytics import _date, series_ids_parse
 
 PAGE = 10_000  # samples read per page, shared by the series of a wide export
 MIN_PAGE = 500
@@ -51,7 +50,6 @@ DECIMALS = (".", ",")
 FIGURES = ("count", "total", "mean", "min", "max")
 # Days of statistics read at once by a wide export (buckets of these sizes never span days).
 _CHUNK_DAYS = {BucketSize.QUARTER_HOUR: 31, BucketSize.HOUR: 31, BucketSize.DAY: 366}
-_ID = re.compile(r"\d{1,18}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +73,7 @@ def _choice(query, name: str, choices: Iterable[str], default: str) -> str:
 
 def export_request_parse(query) -> ExportRequest:
     """The request's parameters, or Invalid (message and parameter) for the first one wrong."""
-    raw_ids = query.getlist("series")
-    if not raw_ids:
-        raise Invalid("series is required: one or more series ids", field="series")
-    bad = next((raw for raw in raw_ids if not _ID.fullmatch(raw)), None)
-    if bad is not None:
-        raise Invalid(f"series must be series ids, not {bad[:40]!r}", field="series")
-    series_ids = list(dict.fromkeys(int(raw) for raw in raw_ids))
-    if len(series_ids) > MAX_SERIES:
-        raise Invalid(f"at most {MAX_SERIES} series an export", field="series")
+    series_ids = series_ids_parse(query, per="an export")
     start, end = _date(query, "start"), _date(query, "end")
     if end <= start:
         raise Invalid("end must be after start", field="end")

@@ -10,14 +10,14 @@ anything else wrong a 400 naming the parameter, and nothing read after a refusal
 """
 
 from django.contrib import admin
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import FileResponse, JsonResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 
 from apps.core.exceptions import Invalid
 from apps.timeseries.models import Series
 from apps.timeseries.selectors import BucketSize
 
-from .analytics import _error
+from .analytics import _error, series_in_scope
 from .export import (
     LONG,
     SAMPLES,
@@ -51,16 +51,9 @@ def _prepared(request):
         wanted = export_request_parse(request.GET)
     except Invalid as exc:
         return _error(400, exc.message, exc.field)
-    found = {
-        one.pk: one
-        for one in series_admin.scope_queryset(
-            request, Series.objects.select_related("organization", "site").filter(pk__in=wanted.series_ids)
-        )
-    }
-    missing = [pk for pk in wanted.series_ids if pk not in found]
-    if missing:
-        return _error(404, f"series {missing[0]} not found", "series")
-    series = [found[pk] for pk in wanted.series_ids]
+    series = series_in_scope(request, series_admin, wanted.series_ids)
+    if isinstance(series, JsonResponse):
+        return series
     try:
         counts = export_check(wanted, series)
     except Invalid as exc:
