@@ -109,6 +109,26 @@ def series_in_scope(request, series_admin, series_ids: list[int]) -> list[Series
     return [found[pk] for pk in series_ids]
 
 
+def series_request(request, parse):
+    """What the console's series views (statistics, export) check first, in this order: GET only
+    (405), a user who may view series (403), the parameters as `parse(request.GET)` reads them
+    (400), their `series_ids` among the series the user may see (404). Returns (the parsed
+    request, its series in order) or the error response."""
+    if request.method != "GET":
+        return _error(405, "use GET")
+    series_admin = admin.site.get_model_admin(Series)
+    if not series_admin.has_view_permission(request):
+        return _error(403, "you may not view series")
+    try:
+        wanted = parse(request.GET)
+    except Invalid as exc:
+        return _error(400, exc.message, exc.field)
+    series = series_in_scope(request, series_admin, wanted.series_ids)
+    if isinstance(series, JsonResponse):
+        return series
+    return wanted, series
+
+
 def statistics_request_parse(query) -> StatisticsRequest:
     """The request's parameters, or Invalid (message and parameter) for the first one wrong."""
     series_ids = series_ids_parse(query, per="a request")
@@ -135,18 +155,10 @@ def statistics_json_view(request):
     """GET -> the statistics of the requested series (module docstring); 405 for another method,
     403 for a user who may view no series, 404 for a series the user may not see, 400 for a bad
     request."""
-    if request.method != "GET":
-        return _error(405, "use GET")
-    series_admin = admin.site.get_model_admin(Series)
-    if not series_admin.has_view_permission(request):
-        return _error(403, "you may not view series")
-    try:
-        wanted = statistics_request_parse(request.GET)
-    except Invalid as exc:
-        return _error(400, exc.message, exc.field)
-    series = series_in_scope(request, series_admin, wanted.series_ids)
-    if isinstance(series, JsonResponse):
-        return series
+    prepared = series_request(request, statistics_request_parse)
+    if not isinstance(prepared, tuple):
+        return prepared
+    wanted, series = prepared
     try:
         read = statistics_read(
             series, start=wanted.start, end=wanted.end, bucket=wanted.bucket, max_buckets=MAX_BUCKETS

@@ -10,14 +10,14 @@ anything else wrong a 400 naming the parameter, and nothing read after a refusal
 """
 
 from django.contrib import admin
-from django.http import FileResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 
 from apps.core.exceptions import Invalid
 from apps.timeseries.models import Series
 from apps.timeseries.selectors import BucketSize
 
-from .analytics import _error, series_in_scope
+from .analytics import _error, series_request
 from .export import (
     LONG,
     SAMPLES,
@@ -42,18 +42,10 @@ def _series_admin(request):
 
 def _prepared(request):
     """(request, series, bucket counts) or the error response."""
-    if request.method != "GET":
-        return _error(405, "use GET")
-    series_admin = _series_admin(request)
-    if series_admin is None:
-        return _error(403, "you may not view series")
-    try:
-        wanted = export_request_parse(request.GET)
-    except Invalid as exc:
-        return _error(400, exc.message, exc.field)
-    series = series_in_scope(request, series_admin, wanted.series_ids)
-    if isinstance(series, JsonResponse):
-        return series
+    prepared = series_request(request, export_request_parse)
+    if not isinstance(prepared, tuple):
+        return prepared
+    wanted, series = prepared
     try:
         counts = export_check(wanted, series)
     except Invalid as exc:
