@@ -31,6 +31,7 @@ from django.db.models import Case, F, FloatField, Q, Sum, When
 from django.db.models.functions import Coalesce
 
 from apps.timeseries.models import DailyStatistics, QuarterHourStatistics, Series, SeriesKind, VirtualSource
+from apps.timeseries.selectors import series_zone
 
 PERIODS = ("today", "week", "month", "year")
 PERIOD_LABELS = {"today": "Today", "week": "This week", "month": "This month", "year": "This year"}
@@ -156,10 +157,6 @@ class OrganizationEnergy:
         return [self.total, *self.sites]
 
 
-def _zone_of(series: Series) -> str:
-    return series.site.time_zone if series.site_id is not None else series.organization.time_zone
-
-
 def _utc_midnight_ms(day: date) -> int:
     return int(datetime.combine(day, time(), tzinfo=UTC).timestamp() * 1000)
 
@@ -283,7 +280,7 @@ def energy_overview(*, organizations: list, now: datetime) -> list[OrganizationE
         return []
     zones = {}
     for series in series_list:
-        zone = _zone_of(series)
+        zone = series_zone(series)
         if zone not in zones:
             zones[zone] = period_ranges(now.astimezone(ZoneInfo(zone)).date())
     stored = [s for s in series_list if s.kind != SeriesKind.VIRTUAL]
