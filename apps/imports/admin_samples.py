@@ -176,9 +176,7 @@ class SamplesImportAdminMixin:
             job = self.followed_job(request, object_id)
         except Http404:
             return JsonResponse({"error": "not found"}, status=404)
-        response = JsonResponse(job_status(job))
-        response["Cache-Control"] = "no-store"
-        return response
+        return JsonResponse(job_status(job))  # never cached: admin_view says so
 
     def may_import(self, request) -> bool:
         return request.user.has_perms(SAMPLES_PERMISSIONS)
