@@ -24,7 +24,7 @@ from django.urls import path, reverse
 from apps.core.exceptions import Invalid
 from apps.timeseries.models import Series
 
-from .admin_upload import UploadForm, tool_page, upload_step
+from .admin_upload import UploadForm, may_upload, tool_page, upload_step
 from .csv.reader import MAX_BYTES, csv_decode, size_label
 from .csv.repeated import EARLIER, LATER
 from .csv.samples import SamplesCsv, csv_import_accept, csv_samples_parse
@@ -179,7 +179,7 @@ class SamplesImportAdminMixin:
         return JsonResponse(job_status(job))  # never cached: admin_view says so
 
     def may_import(self, request) -> bool:
-        return request.user.has_perms(SAMPLES_PERMISSIONS)
+        return may_upload(request, SAMPLES_PERMISSIONS)
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(

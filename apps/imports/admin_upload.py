@@ -62,6 +62,12 @@ def _staged(request, form: UploadForm, kind: str, limit: int | None):
     return None
 
 
+def may_upload(request, perms: tuple[str, ...]) -> bool:
+    """Whether the user holds `perms` together in some organization (a superuser: anywhere), so
+    that an upload page has one to offer: what decides whether to link it."""
+    return admin_organizations(request, perms).exists()
+
+
 def upload_step(
     request, form_class: type[UploadForm], kind: str, perms: tuple[str, ...], limit: int | None = None
 ):

@@ -14,7 +14,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 
 from apps.core.exceptions import Invalid
-from apps.imports.admin_upload import UploadForm, tool_page, upload_step
+from apps.imports.admin_upload import UploadForm, may_upload, tool_page, upload_step
 from apps.imports.csv.reader import csv_open, csv_records, size_label
 from apps.imports.csv.staging import upload_discard, upload_path
 
@@ -55,7 +55,7 @@ class ConfigImportAdminMixin:
         ]
 
     def may_configure(self, request) -> bool:
-        return request.user.has_perms(CONFIG_PERMISSIONS)
+        return may_upload(request, CONFIG_PERMISSIONS)
 
     def changelist_view(self, request, extra_context=None):
         context = {"may_configure": self.may_configure(request), **(extra_context or {})}

@@ -31,6 +31,7 @@ from apps.core.time import ms_to_iso
 from apps.imports.csv.timestamps import CellError, TimestampReader
 
 from .export import export_filename, samples_csv
+from .models import Series
 from .query import samples_count
 from .selectors import series_zone
 from .services import samples_delete
@@ -91,7 +92,7 @@ class SeriesSamplesAdminMixin:
             *super().get_urls(),
         ]
 
-    def _series(self, request, object_id, may) -> object:
+    def _series(self, request, object_id, may) -> Series:
         """The series this admin shows under `object_id`: 403 unless `may(request)` holds for the
         model and for the series, 404 when the admin does not show it."""
         if not may(request):

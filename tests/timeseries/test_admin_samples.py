@@ -154,3 +154,12 @@ def test_the_old_addresses_redirect_permanently_with_their_query(manager_client,
         f"{export_url(filled)}?start=2024-03-01&download=1",
     )
     assert (delete.status_code, delete["Location"]) == (301, delete_url(filled))
+
+
+def test_the_series_list_offers_the_csv_import_to_whoever_may_import(client, manager_client, org):
+    managed = manager_client.get("/admin/timeseries/series/").content.decode()
+    client.force_login(staff(org, "view_series", "change_series"))
+    changer = client.get("/admin/timeseries/series/").content.decode()
+
+    assert '<a href="/admin/imports/importjob/import-csv/" id="import-csv-link">Import CSV</a>' in managed
+    assert 'id="import-csv-link"' not in changer
