@@ -113,12 +113,8 @@ class SamplesImportAdminMixin:
         form, staged = upload_step(request, SamplesUploadForm, "samples", SAMPLES_PERMISSIONS)
         parsed = _parse(staged, form) if staged is not None else None
         # A new file is always previewed first; the Import button only imports a previewed one.
-        if (
-            parsed is not None
-            and "import" in request.POST
-            and form.cleaned_data["file"] is None
-            and parsed.ok
-        ):
+        previewed = parsed is not None and form.cleaned_data["file"] is None
+        if previewed and "import" in request.POST and parsed.ok:
             organization = form.cleaned_data["organization"]
             try:
                 job = csv_import_accept(organization=organization, user=request.user, parsed=parsed)
