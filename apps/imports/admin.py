@@ -1,6 +1,6 @@
 """Admin for import jobs: who sent what, when, and how far it got. Jobs are created by the API
-(and later by CSV uploads), never by hand; the packed payload is never loaded, only its size is
-shown."""
+and by the CSV import of samples (its pages are this admin's: admin_samples.py), never by hand;
+the packed payload is never loaded, only its size is shown."""
 
 import uuid
 
@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from apps.tenancy.admin_scoping import OrganizationScopedAdmin
 from apps.timeseries.models import Series
 
+from .admin_samples import SamplesImportAdminMixin
 from .models import ImportJob
 from .services import SUMMARY_FIELDS, import_retry
 
@@ -19,7 +20,7 @@ SERIES_SHOWN = 20
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(OrganizationScopedAdmin):
+class ImportJobAdmin(SamplesImportAdminMixin, OrganizationScopedAdmin):
     list_display = (
         "short_id",
         "created_at",

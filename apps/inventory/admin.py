@@ -1,6 +1,6 @@
 """Admin for the device configuration: products, devices with their loads and datastreams, loads
 with their signals, partitions with their points. Signals, datastreams and points show the chart
-of their series."""
+of their series. The devices' changelist has the bulk configuration from CSV (admin_config.py)."""
 
 from django.contrib import admin
 from django.db.models import Count
@@ -8,6 +8,7 @@ from django.db.models import Count
 from apps.tenancy.admin_scoping import OrganizationOwnedAdmin, OrganizationOwnedInline
 from apps.timeseries.admin import SeriesChartAdminMixin
 
+from .admin_config import ConfigImportAdminMixin
 from .models import DataStream, Device, DeviceImportDay, Load, Partition, Point, Product, Signal
 
 
@@ -65,7 +66,7 @@ class ProductAdmin(OrganizationOwnedAdmin):
 
 
 @admin.register(Device)
-class DeviceAdmin(OrganizationOwnedAdmin):
+class DeviceAdmin(ConfigImportAdminMixin, OrganizationOwnedAdmin):
     list_display = (
         *("uid", "label", "organization", "site", "part_number", "system", "protocol", "product", "owner"),
     )

@@ -47,6 +47,17 @@ def is_active_superuser(user) -> bool:
     return user.is_active and user.is_superuser
 
 
+def admin_organizations(request, perms: tuple[str, ...]):
+    """The organizations where the user holds every one of `perms` ("app_label.codename"), by
+    the roles granted there (as the admins' scoping reads them: `organizations_permitting`); a
+    superuser: all of them. What an admin page that works in one organization (a CSV upload)
+    offers to choose from; a page with none to offer answers 403."""
+    if is_active_superuser(request.user):
+        return Organization.objects.all()
+    held = [set(organizations_permitting(request.user, perm)) for perm in perms]
+    return Organization.objects.filter(pk__in=set.intersection(*held) if held else ())
+
+
 def _belongs_to_organizations(model) -> bool:
     try:
         field = model._meta.get_field("organization")

@@ -1,11 +1,11 @@
 """Admin for series, and the chart every admin of an object with a series shares.
 
 Samples cannot be registered (composite primary key): a series' change page shows its chart,
-its daily and monthly totals and its latest samples, read through the store's query module.
+its daily and monthly totals and its latest samples, read through the store's query module, and
+links its samples' CSV export and range deletion (admin_samples.py, URLs of SeriesAdmin).
 """
 
 import re
-import time
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -20,8 +20,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from apps.core.exceptions import Invalid
+from apps.core.time import now_ms
 from apps.tenancy.admin_scoping import OrganizationOwnedAdmin, OrganizationOwnedForm
 
+from .admin_samples import SeriesSamplesAdminMixin
 from .charts import MAX_POINTS, calendar_totals, chart_range, series_chart
 from .models import KNOWN_UNITS, Sample, Series, SeriesKind, VirtualSource, ms_label, ms_to_datetime
 from .query import samples_latest
@@ -79,9 +81,7 @@ class SeriesChartAdminMixin:
         if series is None:
             return _json_error(404, "this object has no series")
         try:
-            start_ms, end_ms = chart_range(
-                request.GET, tz=series_zone(series), now_ms=time.time_ns() // 1_000_000
-            )
+            start_ms, end_ms = chart_range(request.GET, tz=series_zone(series), now_ms=now_ms())
             data = series_chart(series_id=series.pk, start_ms=start_ms, end_ms=end_ms)
         except Invalid as exc:
             return _json_error(400, exc.message, exc.field)
@@ -219,7 +219,7 @@ class VirtualSourceInline(admin.TabularInline):
 
 
 @admin.register(Series)
-class SeriesAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
+class SeriesAdmin(SeriesSamplesAdminMixin, SeriesChartAdminMixin, OrganizationOwnedAdmin):
     form = SeriesForm
 
     def get_inlines(self, request, obj):
@@ -254,7 +254,7 @@ class SeriesAdmin(SeriesChartAdminMixin, OrganizationOwnedAdmin):
     def get_queryset(self, request):
         """Each series with its current sample (the newest at or before now: a sample dated later
         is listed on its page but is not current yet), annotated in the list's one query."""
-        return super().get_queryset(request).annotate(**series_current(now_ms=time.time_ns() // 1_000_000))
+        return super().get_queryset(request).annotate(**series_current(now_ms=now_ms()))
 
     @admin.display(description="latest sample", ordering="current_ts")
     def current_at(self, obj):

@@ -13,30 +13,23 @@ a time may have been written before every write path refused it) has its time wr
 epoch milliseconds (`253402300800000`): exact and unique, where clamping it to a representable
 time would give two samples one time and misdate the value.
 
-The rows are read with `query.samples_after` (keyset pages on the primary key), so a history of
-any length is exported with one page in memory at a time.
+The times are written by `apps.core.time.ms_to_iso`. The rows are read with
+`query.samples_after` (keyset pages on the primary key), so a history of any length is exported
+with one page in memory at a time.
 """
 
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from .models import ms_to_datetime
+from apps.core.time import ms_to_iso  # also imported from here by the console's export
+
 from .query import samples_after
 
 PAGE = 10_000
 HEADER = "timestamp,value,quality\r\n"
 _EPOCH = datetime(1970, 1, 1)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def ms_to_iso(ms: int) -> str:
-    """Epoch ms as ISO 8601 UTC with milliseconds: `2024-03-01T12:00:00.000Z`; outside the years
-    1-9999, the epoch ms as an integer."""
-    moment = ms_to_datetime(ms)
-    if moment is None:
-        return str(ms)
-    return f"{moment.replace(tzinfo=None).isoformat(timespec='milliseconds')}Z"
 
 
 def samples_csv(

@@ -31,7 +31,7 @@ def test_a_csv_file_is_previewed_imported_and_followed_until_done(
     enqueued = []
     monkeypatch.setattr("apps.imports.services._enqueue", enqueued.append)
 
-    admin_login(demo["admin"]["username"], demo["admin"]["password"], "/admin/tools/import/")
+    admin_login(demo["admin"]["username"], demo["admin"]["password"], "/admin/imports/importjob/import-csv/")
     page.set_input_files(
         "#id_file", files=[{"name": "meters.csv", "mimeType": "text/csv", "buffer": text.encode()}]
     )

@@ -19,7 +19,7 @@ from apps.timeseries.models import Series
 from tests.factories import SeriesFactory, UserFactory
 from tests.timeseries.helpers import stored
 
-IMPORT = "/admin/tools/import/"
+IMPORT = "/admin/imports/importjob/import-csv/"
 
 
 @pytest.fixture(autouse=True)
@@ -434,7 +434,7 @@ def test_the_import_page_previews_and_then_imports_as_a_job(
 
     job = ImportJob.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == f"/admin/tools/jobs/{job.pk}/"
+    assert response["Location"] == f"/admin/imports/importjob/{job.pk}/progress/"
     assert (job.dialect, job.user, job.organization, job.status) == ("csv", manager, org, "done")
     assert stored(series) == [(ms("2024-03-01T00:00:00+00:00"), 1.5, None)]
     # The staged file is gone with its import: the same token imports nothing twice.
@@ -559,7 +559,7 @@ def job(org, series, manager, django_capture_on_commit_callbacks):
 
 
 def test_the_job_page_shows_the_progress_and_links_the_series(manager_client, job, series):
-    response = manager_client.get(f"/admin/tools/jobs/{job.pk}/")
+    response = manager_client.get(f"/admin/imports/importjob/{job.pk}/progress/")
 
     assert response.status_code == 200
     text = response.content.decode()
@@ -572,9 +572,9 @@ def test_the_job_page_shows_the_progress_and_links_the_series(manager_client, jo
 def test_the_job_status_is_json_until_done(manager_client, job):
     from apps.imports.services import import_run
 
-    queued = manager_client.get(f"/admin/tools/jobs/{job.pk}/status/").json()
+    queued = manager_client.get(f"/admin/imports/importjob/{job.pk}/status/").json()
     import_run(job_id=job.pk)
-    done = manager_client.get(f"/admin/tools/jobs/{job.pk}/status/").json()
+    done = manager_client.get(f"/admin/imports/importjob/{job.pk}/status/").json()
 
     assert queued == {
         "id": str(job.pk),
@@ -593,9 +593,9 @@ def test_another_organizations_job_is_not_found(client, job, other_org):
     membership_grant(user=outsider, organization=other_org, role_slugs=["facility-manager"])
     client.force_login(outsider)
 
-    assert client.get(f"/admin/tools/jobs/{job.pk}/").status_code == 404
-    assert client.get(f"/admin/tools/jobs/{job.pk}/status/").status_code == 404
-    assert client.get(f"/admin/tools/jobs/{job.pk}/status/").json() == {"error": "not found"}
+    assert client.get(f"/admin/imports/importjob/{job.pk}/progress/").status_code == 404
+    assert client.get(f"/admin/imports/importjob/{job.pk}/status/").status_code == 404
+    assert client.get(f"/admin/imports/importjob/{job.pk}/status/").json() == {"error": "not found"}
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from apps.timeseries.export import samples_csv
 from tests.factories import SeriesFactory
 from tests.timeseries.helpers import stored
 
-IMPORT = "/admin/tools/import/"
+IMPORT = "/admin/imports/importjob/import-csv/"
 BERLIN = ZoneInfo("Europe/Berlin")
 
 

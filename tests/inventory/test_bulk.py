@@ -25,7 +25,7 @@ SITE = (
     "1,Main meter,meterBus,2,Main,4,32,var,main_reactive\n"
     "82,Sub meter,rtu,83,Sub,100,29,V,\n"
 )
-CONFIG = "/admin/tools/configuration/"
+CONFIG = "/admin/inventory/device/import-csv/"
 
 
 @pytest.fixture(autouse=True)

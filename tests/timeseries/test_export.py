@@ -65,7 +65,7 @@ def test_times_and_file_names():
 
 
 def export_url(series) -> str:
-    return f"/admin/tools/series/{series.pk}/export/"
+    return f"/admin/timeseries/series/{series.pk}/export/"
 
 
 def test_the_export_streams_the_range_as_an_attachment(manager_client, filled):
@@ -104,12 +104,12 @@ def test_another_organizations_series_cannot_be_exported(manager_client, other_o
     foreign = SeriesFactory(organization=other_org)
 
     assert manager_client.get(export_url(foreign), {"download": "1"}).status_code == 404
-    assert manager_client.get("/admin/tools/series/999999/export/").status_code == 404
+    assert manager_client.get("/admin/timeseries/series/999999/export/").status_code == 404
 
 
 def test_the_series_page_links_the_export_and_the_deletion(manager_client, filled):
     response = manager_client.get(f"/admin/timeseries/series/{filled.pk}/change/")
 
     text = response.content.decode()
-    assert f'href="/admin/tools/series/{filled.pk}/export/"' in text
-    assert f'href="/admin/tools/series/{filled.pk}/delete-samples/"' in text
+    assert f'href="/admin/timeseries/series/{filled.pk}/export/"' in text
+    assert f'href="/admin/timeseries/series/{filled.pk}/delete-samples/"' in text

@@ -39,8 +39,8 @@ def test_the_csv_export_writes_times_outside_years_1_to_9999_as_epoch_millisecon
 
 
 def test_the_export_download_of_the_page_streams_them_too(manager_client, far):
-    response = manager_client.get(f"/admin/tools/series/{far.pk}/export/", {"download": "1"})
-    page = manager_client.get(f"/admin/tools/series/{far.pk}/export/")
+    response = manager_client.get(f"/admin/timeseries/series/{far.pk}/export/", {"download": "1"})
+    page = manager_client.get(f"/admin/timeseries/series/{far.pk}/export/")
 
     assert response.status_code == 200
     assert b"".join(response.streaming_content).decode().splitlines()[-1] == "9223372036854775807,6.0,"

@@ -67,7 +67,7 @@ def test_deleting_from_a_missing_series_is_not_found(db):
 
 
 def delete_url(series) -> str:
-    return f"/admin/tools/series/{series.pk}/delete-samples/"
+    return f"/admin/timeseries/series/{series.pk}/delete-samples/"
 
 
 def test_the_confirmation_page_says_how_many_samples_will_go_and_deletes_nothing(manager_client, filled):

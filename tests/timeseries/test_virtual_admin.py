@@ -155,7 +155,7 @@ def test_deleting_samples_of_a_virtual_series_says_it_has_none(manager_client, o
     assert 'id="series-delete-link"' not in page.content.decode()
 
     response = manager_client.post(
-        f"/admin/tools/series/{meter.pk}/delete-samples/",
+        f"/admin/timeseries/series/{meter.pk}/delete-samples/",
         {"confirm": "1", "start_ms": "0", "end_ms": "10"},
         follow=True,
     )

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from apps.core.exceptions import Invalid
+from apps.core.time import ms_to_iso
 from apps.imports.services import ImportPoints, VariableRef
-from apps.timeseries.export import ms_to_iso
 from apps.timeseries.models import Series
 from apps.timeseries.selectors import series_resolve
 
@@ -34,12 +34,15 @@ METER_CODE, SERIES_ID = "meter_code", "series_id"
 @dataclass
 class SeriesColumn:
     """One identifier of the file (a long file's meter code or id, a wide file's column) and the
-    series it names in the organization (None: unknown)."""
+    series it names in the organization (None: unknown). `line` is where it is named (a wide
+    file's header); `first_line` and `first_value` are its first sample's line and value cell."""
 
     label: str
     line: int
     column: int | None
     points: int = 0
+    first_line: int | None = None
+    first_value: str = ""
     series_id: int | None = None
     series_name: str = ""
     unit: str = ""
@@ -287,6 +290,8 @@ class LongReader(_Reader):
         column = self.columns[position]
         if self.times.last_shift:
             self._remember(position, column.points, ms, line, slot, stamp)
+        if not column.points:
+            column.first_line, column.first_value = line, raw
         column.points += 1
         self.ref_of.append(position)
         self.ts.append(ms)
@@ -369,7 +374,10 @@ class WideReader(_Reader):
             except CellError as exc:
                 result.error(line, f"{exc} ({self.columns[position].label}).", column_name(position + 2))
                 continue
-            self.columns[position].points += 1
+            column = self.columns[position]
+            if not column.points:
+                column.first_line, column.first_value = line, raw
+            column.points += 1
             self.rows[position].append(slot)
             self.values[position].append(value)
 
