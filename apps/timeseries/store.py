@@ -28,9 +28,9 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 from django.db import connection, transaction
+from prometheus_client import Counter
 
 from apps.core.exceptions import Invalid
-from apps.observability.metrics import POINTS_WRITTEN
 
 from . import write_order
 from .models import MAX_TS_MS, MIN_TS_MS, TS_RANGE_TEXT
@@ -63,6 +63,9 @@ VALUES_CHUNK = 1_000
 
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" * 2
 _COPY_TRAILER = b"\xff\xff"
+
+# Exposed by apps.observability (prometheus_client's default registry; see apps.core.metrics).
+POINTS_WRITTEN = Counter("ems_points_written_total", "Samples inserted or replaced by the store.", ["policy"])
 
 
 class Policy(enum.StrEnum):
