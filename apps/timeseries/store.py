@@ -22,7 +22,6 @@ time comes (readers: `selectors.series_current`).
 """
 
 import enum
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
@@ -30,6 +29,7 @@ import numpy as np
 from django.db import connection, transaction
 from prometheus_client import Counter
 
+from apps.core import time as clock
 from apps.core.exceptions import Invalid
 
 from . import write_order
@@ -482,7 +482,7 @@ def latest_refresh(series_ids: list[int], *, now_ms: int | None = None) -> None:
     series, and right whatever the policy dropped or replaced; and bump each series' revision,
     which invalidates what is cached about its samples. Public for the other writers of the
     sample table (deleting ranges, retention), which must keep both true as well."""
-    now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    now_ms = clock.now_ms() if now_ms is None else now_ms
     probe = (
         "SELECT {col} FROM timeseries_sample s WHERE s.series_id = timeseries_series.id "
         "AND s.ts {cmp} %s ORDER BY s.ts {order} LIMIT 1"
