@@ -24,9 +24,12 @@ run: venv
 test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# lint-imports: the layers' contracts ([tool.importlinter] in pyproject.toml); --no-cache leaves
+# no cache directory behind.
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: venv
 	$(BIN)/ruff check --fix .

@@ -30,6 +30,7 @@ from apps.timeseries.models import Series
 
 from .lifecycle import Changes, changes_apply
 from .models import Alarm, AlarmRule, Breach, Direction, RuleKind, RuleScope, SeriesMark
+from .notify import dispatch_on_commit
 from .periods import consumption_judge, gaps_judge, next_due
 from .scope import rule_pairs, stale_pairs
 
@@ -70,8 +71,6 @@ def alarms_evaluate(*, now: datetime | None = None) -> PassResult:
         due = _periods(changes)
         changes_apply(changes)
         if changes.opened or changes.cleared:
-            from .notify import dispatch_on_commit
-
             dispatch_on_commit()
     result = PassResult(series_written=written, rules_due=due, counts=changes.counts())
     log.info("alarms evaluated: %s", result)

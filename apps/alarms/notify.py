@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.exceptions import Invalid
+from apps.core.queue import enqueue
 
 from .models import (
     SEVERITY_RANK,
@@ -49,16 +50,13 @@ def dispatch_on_commit() -> None:
     transaction.on_commit(_enqueue_dispatch)
 
 
+# The tasks (tasks.py) wrap this module's functions: they are sent by name (apps.core.queue).
 def _enqueue_dispatch() -> None:
-    from .tasks import alarms_dispatch_task
-
-    alarms_dispatch_task.delay()
+    enqueue("alarms.dispatch")
 
 
 def _enqueue_delivery(delivery_id: int) -> None:
-    from .tasks import delivery_send_task
-
-    delivery_send_task.delay(delivery_id)
+    enqueue("alarms.deliver", delivery_id)
 
 
 def _iso(moment) -> str | None:

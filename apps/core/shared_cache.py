@@ -20,15 +20,27 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.cache import cache
+from prometheus_client import Counter
 from redis.exceptions import RedisError
-
-from apps.observability.metrics import CACHE_ERRORS, CACHE_SKIPPED
 
 logger = logging.getLogger(__name__)
 
 # What a cache backend raises when its server does not answer: redis-py's errors (refused,
 # timed out, reset, out of memory...) and the socket errors a backend may let through.
 CACHE_ERRORS_CAUGHT = (RedisError, OSError)
+
+CACHE_ERRORS = Counter(
+    "ems_cache_errors_total",
+    "Calls to the shared cache (Redis) that failed: refused or timed out. By use; for request_limit "
+    "each is a request let through without the limit.",
+    ["use"],
+)
+CACHE_SKIPPED = Counter(
+    "ems_cache_skipped_total",
+    "Calls to the shared cache skipped because it failed within CACHE_RETRY_SECONDS. By use; for "
+    "request_limit each is a request let through without the limit.",
+    ["use"],
+)
 
 
 class CacheUnavailable(Exception):

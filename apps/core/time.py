@@ -1,25 +1,22 @@
-"""Instants as the project counts them: integer milliseconds since the Unix epoch (UTC).
-
-`now_ms` is the current instant; `ms_to_iso` writes one the way files and pages show it. Neither
-depends on an app: every layer may use them.
-"""
+"""The project's clock and epoch-millisecond helpers: samples are stored as epoch-ms integers
+(docs/decisions.md), so "now" and the ISO form of a stored timestamp are needed everywhere."""
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-_EPOCH = datetime(1970, 1, 1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def now_ms() -> int:
-    """The current time in epoch milliseconds."""
+    """The current time in epoch milliseconds (UTC)."""
     return time.time_ns() // 1_000_000
 
 
 def ms_to_iso(ms: int) -> str:
-    """Epoch ms as ISO 8601 UTC with milliseconds: `2024-03-01T12:00:00.000Z`; outside the years
-    1-9999, which no datetime holds, the epoch ms as an integer (`253402300800000`)."""
+    """Epoch milliseconds as an ISO 8601 UTC timestamp with milliseconds, e.g. 2024-01-01T00:00:00.000Z;
+    outside the years 1-9999, which no datetime holds, the epoch ms as an integer."""
     try:
         moment = _EPOCH + timedelta(milliseconds=ms)
     except OverflowError:
         return str(ms)
-    return f"{moment.isoformat(timespec='milliseconds')}Z"
+    return f"{moment.replace(tzinfo=None).isoformat(timespec='milliseconds')}Z"

@@ -3,13 +3,34 @@
 import logging
 import uuid
 
+from celery import current_app
 from django.conf import settings
 from django.db.models import Count
 
 from apps.core.exceptions import NotFound
 
 from .models import ImportJob
-from .services import SUMMARY_FIELDS
+
+# Job columns small enough to read on every status request (never the payload).
+SUMMARY_FIELDS = (
+    "id",
+    "organization",
+    "user",
+    "token",
+    "dialect",
+    "status",
+    "variables",
+    "points",
+    "written",
+    "error",
+    "attempts",
+    "payload_bytes",
+    "created_at",
+    "enqueued_at",
+    "started_at",
+    "heartbeat_at",
+    "finished_at",
+)
 
 
 def import_job_get(*, organization, job_id: str | uuid.UUID) -> ImportJob:
@@ -39,10 +60,8 @@ def import_queue_depth() -> int | None:
     answer (metrics must never fail a scrape)."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return None
-    from ems.celery import app
-
     try:
-        with app.connection_for_read() as connection:
+        with current_app.connection_for_read() as connection:
             queue = connection.default_channel.queue_declare(settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
             return queue.message_count
     except Exception:

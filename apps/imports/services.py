@@ -27,12 +27,12 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import numpy as np
-from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.exceptions import EmsError, Invalid
+from apps.core.queue import enqueue, task_named
 from apps.inventory.models import DeviceImportDay
 from apps.timeseries.models import Series
 from apps.timeseries.selectors import series_resolve
@@ -48,30 +48,11 @@ from apps.timeseries.store import (
 
 from . import payload
 from .models import ImportJob
+from .selectors import SUMMARY_FIELDS
 
 logger = logging.getLogger(__name__)
 
 Status = ImportJob.Status
-# Job columns small enough to read on every status request (never the payload).
-SUMMARY_FIELDS = (
-    "id",
-    "organization",
-    "user",
-    "token",
-    "dialect",
-    "status",
-    "variables",
-    "points",
-    "written",
-    "error",
-    "attempts",
-    "payload_bytes",
-    "created_at",
-    "enqueued_at",
-    "started_at",
-    "heartbeat_at",
-    "finished_at",
-)
 
 # Sent by name when a job is done: the alarms app evaluates its rules on what was written.
 AFTER_IMPORT_TASK = "alarms.evaluate"
@@ -181,11 +162,10 @@ def _enqueue(job_id) -> None:
     The failure is caught here, not with `on_commit(..., robust=True)`: Django's robust hook
     names the failed callable by `__qualname__`, which a functools.partial lacks, so with the
     broker down an accepted import was answered 500 (AttributeError) instead of 202, and a sweep
-    stopped at its first job (found by tests/reliability/test_crash.py)."""
-    from .tasks import import_run_task
-
+    stopped at its first job (found by tests/reliability/test_crash.py). By the task's name:
+    tasks.py imports this module."""
     try:
-        import_run_task.delay(str(job_id))
+        enqueue("imports.run", str(job_id))
     except Exception:
         logger.exception("import job %s not enqueued (broker down?); the sweeper will send it", job_id)
 
@@ -271,10 +251,7 @@ def _after_import() -> None:
     there is no such task and nothing is sent; a lost message costs a minute (beat evaluates
     every minute anyway)."""
     try:
-        # Outside a worker the apps' task modules load on demand: import them (autodiscovery)
-        # so the task is known by its name here too.
-        current_app.loader.import_default_modules()
-        task = current_app.tasks.get(AFTER_IMPORT_TASK)
+        task = task_named(AFTER_IMPORT_TASK)
         if task is not None:
             task.delay()
     except Exception:

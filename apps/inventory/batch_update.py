@@ -16,10 +16,11 @@ from typing import Any
 from django.db import transaction
 
 from apps.core.exceptions import Invalid
+from apps.core.time import now_ms
 
 from .models import NUMERIC_VALUE_TYPES, DataStream, Device, Product
 from .selectors import MAX_UID
-from .services import LOOKUP_CHUNK, StreamTarget, now_ms, values_apply
+from .services import LOOKUP_CHUNK, StreamTarget, values_apply
 from .values import ValueMismatch, value_fitted
 
 _INT_BOUND = 2**63  # integers within it are finite doubles; larger ones are checked by value_fitted

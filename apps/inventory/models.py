@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from .values import ValueMismatch, ValueType, type_name, value_fitted
+
 
 class Protocol(models.TextChoices):
     RTU = "rtu", "Modbus RTU"
@@ -159,14 +161,6 @@ class Signal(models.Model):
         return self.si if self.sir is None else self.sir
 
 
-class ValueType(models.TextChoices):
-    STRING = "string", "String"
-    INTEGER = "integer", "Integer"
-    DOUBLE = "double", "Double"
-    ENUM = "enum", "Enum"
-    LOCATION = "location", "Location"
-
-
 NUMERIC_VALUE_TYPES = frozenset({ValueType.INTEGER, ValueType.DOUBLE, ValueType.ENUM})
 
 
@@ -207,8 +201,6 @@ class DataStream(models.Model):
     def clean(self):
         """Widget properties are an object and the current value fits the value type, as the
         Blynk dialect's writes make them; what the admin saves must not break its reads."""
-        from .values import ValueMismatch, type_name, value_fitted  # values.py imports this module
-
         super().clean()
         errors = {}
         if not isinstance(self.properties, dict):

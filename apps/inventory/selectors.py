@@ -1,10 +1,9 @@
 """Reads of device configuration. Every function takes the caller's organization first: nothing
 here can be asked about another organization's objects."""
 
-import time
-
 from django.db.models import QuerySet
 
+from apps.core import time as clock
 from apps.core.exceptions import NotFound
 from apps.timeseries.selectors import series_current
 
@@ -120,7 +119,7 @@ def datastream_list(
     """The datastreams of `devices`, ordered by device and stream id, each annotated with its
     series' current sample as of `now_ms` (default now; `current_ts`, `current_value`, None
     without a series or a sample; see `series_current`): one query for any number of devices."""
-    now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    now_ms = clock.now_ms() if now_ms is None else now_ms
     streams = (
         DataStream.objects.filter(device__in=devices)
         .annotate(**series_current(now_ms=now_ms, via="series"))

@@ -13,7 +13,6 @@ QuotaExceeded) for input that breaks a rule, before anything is stored.
 
 import math
 import re
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ from django.db import connection, transaction
 
 from apps.core.exceptions import Invalid, QuotaExceeded
 from apps.core.text import NUL
+from apps.core.time import now_ms
 from apps.timeseries.models import Series, ms_to_datetime
 from apps.timeseries.store import TS_RANGE_TEXT, Policy, SampleBatch, ts_outside_range, write
 
@@ -42,10 +42,6 @@ PROPERTY_VALUE_MAX_LENGTH = 200
 WIDGET_PROPERTIES = ("label", "color", "min", "max", "step", "units")
 _COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 # --- values and their types ----------------------------------------------------------------------

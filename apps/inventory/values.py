@@ -5,9 +5,20 @@ before the rule, or in SQL, that breaks it is shown as unset rather than answere
 import math
 from typing import Any
 
+from django.db import models
+
 from apps.core.text import NUL
 
-from .models import ValueType
+
+class ValueType(models.TextChoices):
+    """A datastream's type (DataStream.value_type; defined here, below the models, which check
+    their values with this module)."""
+
+    STRING = "string", "String"
+    INTEGER = "integer", "Integer"
+    DOUBLE = "double", "Double"
+    ENUM = "enum", "Enum"
+    LOCATION = "location", "Location"
 
 
 class ValueMismatch(Exception):

@@ -1,4 +1,10 @@
-"""Prometheus metrics: requests and latencies per dialect, points written, import jobs.
+"""Prometheus metrics: requests and latencies per dialect (counted here, by the middleware), and
+the exposition of every metric of the project.
+
+The other apps count in their own modules (points written: apps.timeseries.store; shared-cache
+failures: apps.core.shared_cache) and register what is read at scrape time in
+apps.core.metrics (import jobs: apps.imports, from ImportsConfig.ready()), so no app below
+imports this one.
 
 Counters live in the process that counts them. Under gunicorn with several workers set
 PROMETHEUS_MULTIPROC_DIR (an empty directory, cleared at start) so that the scrape adds up every
@@ -8,7 +14,8 @@ worker; see README, "Production".
 import os
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
-from prometheus_client.core import GaugeMetricFamily
+
+from apps.core.metrics import SCRAPE_TIME
 
 REQUESTS = Counter(
     "ems_requests_total", "HTTP requests answered, by dialect and status.", ["dialect", "status"]
@@ -19,41 +26,6 @@ LATENCY = Histogram(
     ["dialect"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-POINTS_WRITTEN = Counter("ems_points_written_total", "Samples inserted or replaced by the store.", ["policy"])
-CACHE_ERRORS = Counter(
-    "ems_cache_errors_total",
-    "Calls to the shared cache (Redis) that failed: refused or timed out. By use; for request_limit "
-    "each is a request let through without the limit.",
-    ["use"],
-)
-CACHE_SKIPPED = Counter(
-    "ems_cache_skipped_total",
-    "Calls to the shared cache skipped because it failed within CACHE_RETRY_SECONDS. By use; for "
-    "request_limit each is a request let through without the limit.",
-    ["use"],
-)
-
-
-class ImportJobCollector:
-    """Import jobs by status and the broker's queue depth, read at scrape time (they are the
-    database's and the broker's numbers, not a process's)."""
-
-    def collect(self):
-        from apps.imports.selectors import import_job_status_counts, import_queue_depth
-
-        jobs = GaugeMetricFamily("ems_import_jobs", "Import jobs by status.", labels=["status"])
-        for status, count in import_job_status_counts().items():
-            jobs.add_metric([status], count)
-        yield jobs
-        depth = import_queue_depth()
-        if depth is not None:
-            yield GaugeMetricFamily(
-                "ems_import_queue_depth", "Messages waiting in the import queue.", value=depth
-            )
-
-
-_SCRAPE_TIME = CollectorRegistry()
-_SCRAPE_TIME.register(ImportJobCollector())
 
 
 def render() -> bytes:
@@ -64,4 +36,4 @@ def render() -> bytes:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
-    return generate_latest(registry) + generate_latest(_SCRAPE_TIME)
+    return generate_latest(registry) + generate_latest(SCRAPE_TIME)

@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
-from time import time_ns
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db import connection
+
+from apps.core import time as clock
 
 
 class SampleRow(NamedTuple):
@@ -224,7 +225,7 @@ def rollups_latest(
           ON s.series_id = lp.series_id AND s.ts >= lp.period_start AND s.ts <= lp.last_ts
         GROUP BY lp.series_id, lp.period_start, lp.last_ts
     """
-    now_ms = time_ns() // 1_000_000 if now_ms is None else now_ms
+    now_ms = clock.now_ms() if now_ms is None else now_ms
     result: dict[int, Rollup] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, [now_ms, *ids, period_ms, period_ms, period_ms, period_ms])

@@ -6,10 +6,9 @@ expiring years of data never holds a long lock or a huge transaction; the primar
 whole partitions instead (docs/scaling.md).
 """
 
-import time
-
 from django.db import connection, transaction
 
+from apps.core import time as clock
 from apps.core.exceptions import NotFound
 from apps.tenancy.models import Organization
 
@@ -26,7 +25,7 @@ def samples_expire(*, now_ms: int | None = None, batch_size: int = 50_000) -> in
 
     Organizations whose retention is 0 (the default: keep forever) are skipped.
     """
-    now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    now_ms = clock.now_ms() if now_ms is None else now_ms
     deleted = 0
     for organization in Organization.objects.all():
         days = organization.effective_sample_retention_days

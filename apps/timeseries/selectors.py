@@ -13,7 +13,14 @@ from . import query, rollup
 from .models import Sample, Series
 from .query import Rollup
 from .stats.edges import BucketSize, bucket_count_bound
-from .stats.read import SeriesStatistics, StatisticsBucket, StatisticsRangeError, statistics, statistics_read
+from .stats.read import (
+    SeriesStatistics,
+    StatisticsBucket,
+    StatisticsRangeError,
+    series_zone,
+    statistics,
+    statistics_read,
+)
 from .stats.rollups import rollups_from_statistics, statistics_serve
 
 __all__ = [
@@ -195,12 +202,3 @@ def _rollup_page_samples(
     with contextlib.suppress(CacheUnavailable), shared_cache(use="rollup_positions") as cache:
         cache.set_many(learned, settings.SAMPLE_COUNT_CACHE_SECONDS)
     return {pk: pages[pk].records if pk in pages else [] for pk in keys}
-
-
-def series_zone(series: Series) -> str:
-    """The IANA time zone of `series`' local calendar (days, weeks from Monday, months, years):
-    its site's, else its organization's. Reads the related rows unless they are loaded
-    (select_related("site", "organization") spares the queries)."""
-    if series.site_id is not None:
-        return series.site.time_zone
-    return series.organization.time_zone

@@ -22,15 +22,15 @@ time comes (readers: `selectors.series_current`).
 """
 
 import enum
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 from django.db import connection, transaction
+from prometheus_client import Counter
 
+from apps.core import time as clock
 from apps.core.exceptions import Invalid
-from apps.observability.metrics import POINTS_WRITTEN
 
 from . import write_order
 from .models import MAX_TS_MS, MIN_TS_MS, TS_RANGE_TEXT
@@ -63,6 +63,9 @@ VALUES_CHUNK = 1_000
 
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" * 2
 _COPY_TRAILER = b"\xff\xff"
+
+# Exposed by apps.observability (prometheus_client's default registry; see apps.core.metrics).
+POINTS_WRITTEN = Counter("ems_points_written_total", "Samples inserted or replaced by the store.", ["policy"])
 
 
 class Policy(enum.StrEnum):
@@ -479,7 +482,7 @@ def latest_refresh(series_ids: list[int], *, now_ms: int | None = None) -> None:
     series, and right whatever the policy dropped or replaced; and bump each series' revision,
     which invalidates what is cached about its samples. Public for the other writers of the
     sample table (deleting ranges, retention), which must keep both true as well."""
-    now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    now_ms = clock.now_ms() if now_ms is None else now_ms
     probe = (
         "SELECT {col} FROM timeseries_sample s WHERE s.series_id = timeseries_series.id "
         "AND s.ts {cmp} %s ORDER BY s.ts {order} LIMIT 1"

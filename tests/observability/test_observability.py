@@ -1,6 +1,7 @@
 import logging
 
 import pytest
+from django.apps import apps as django_apps
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
@@ -75,6 +76,16 @@ def test_points_written_and_import_jobs_are_exposed(superuser_client, series):
     after = scrape(superuser_client)
     assert after[("ems_points_written_total", (("policy", "overwrite"),))] - before == 3
     assert after[("ems_import_jobs", (("status", "done"),))] == 0
+
+
+def test_the_import_jobs_registered_by_the_imports_app_are_exposed_once(superuser_client):
+    """ImportsConfig.ready() registers the import gauges (the metrics app imports no app below
+    it); a second ready() (an app registry populated again) registers nothing more."""
+    django_apps.get_app_config("imports").ready()
+
+    response = superuser_client.get("/metrics")
+
+    assert response.content.decode().count("# TYPE ems_import_jobs gauge") == 1
 
 
 def test_the_request_log_never_holds_credentials(demo, caplog):

@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
+from apps.core.queue import enqueue
 from apps.tenancy.models import Organization, Site
 
 from ..models import Sample, Series
@@ -90,11 +91,10 @@ def _send(ids: list[int]) -> None:
     """Hand the job to Celery, after commit. When the broker is down, or the job fails where it
     runs in-process (no broker), the failure is logged and the series are no longer pending: the
     next check finds them stale again and enqueues them anew. (Raised here, it would answer the
-    request that committed the change with a 500; see imports.services._enqueue.)"""
-    from ..tasks import statistics_recompute_task
-
+    request that committed the change with a 500; see imports.services._enqueue.) By the task's
+    name: tasks.py imports this module."""
     try:
-        statistics_recompute_task.delay(ids)
+        enqueue("timeseries.statistics_recompute", ids)
     except Exception:
         logger.exception("statistics of %d series not recomputed; the next check retries", len(ids))
         statistics_pending_clear(series_ids=ids)
