@@ -122,7 +122,7 @@ def child(mode: str, path: str) -> None:
 def _records(path: Path):
     """The staged file as the tools page reads it: checked, then streamed. Sizes past the form's
     limits are measured too, with the limits lifted, to show how the work grows."""
-    from apps.imports.csv.reader import csv_open, csv_records
+    from apps.core.uploads.reader import csv_open, csv_records
     from apps.inventory.bulk import table
 
     table.MAX_ROWS = 10**9

@@ -22,13 +22,13 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 
 from apps.core.exceptions import Invalid
+from apps.core.uploads.reader import MAX_BYTES, csv_decode, size_label
+from apps.core.uploads.staging import upload_discard, upload_read
+from apps.tenancy.admin_upload import UploadForm, may_upload, tool_page, upload_step
 from apps.timeseries.models import Series
 
-from .admin_upload import UploadForm, may_upload, tool_page, upload_step
-from .csv.reader import MAX_BYTES, csv_decode, size_label
-from .csv.repeated import EARLIER, LATER
-from .csv.samples import SamplesCsv, csv_import_accept, csv_samples_parse
-from .csv.staging import upload_discard, upload_read
+from .samples_csv.repeated import EARLIER, LATER
+from .samples_csv.samples import SamplesCsv, csv_import_accept, csv_samples_parse
 from .services import ImportRejected
 
 SERIES_SHOWN = 50

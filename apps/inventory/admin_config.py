@@ -5,7 +5,7 @@ preview, and again by Apply, which validates it from scratch inside its transact
 preview concluded is trusted) and writes it.
 
 The upload, its staging between preview and Apply and the CSV reading are the CSV import's
-(apps/imports: admin_upload.py, csv/); the organizations offered are those where the user holds
+(apps/tenancy/admin_upload.py, apps/core/uploads); the organizations offered are those where the user holds
 every permission the configuration needs (`admin_organizations`).
 """
 
@@ -14,9 +14,9 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 
 from apps.core.exceptions import Invalid
-from apps.imports.admin_upload import UploadForm, may_upload, tool_page, upload_step
-from apps.imports.csv.reader import csv_open, csv_records, size_label
-from apps.imports.csv.staging import upload_discard, upload_path
+from apps.core.uploads.reader import csv_open, csv_records, size_label
+from apps.core.uploads.staging import upload_discard, upload_path
+from apps.tenancy.admin_upload import UploadForm, may_upload, tool_page, upload_step
 
 from . import bulk
 from .bulk import ConfigPlan, ConfigRejected, config_apply, config_plan

@@ -28,7 +28,7 @@ from apps.core.time import ms_to_iso
 # The CSV import's reader of one timestamp (ISO 8601 or epoch seconds or milliseconds, wall clock
 # times in a zone): the range form reads its bounds as the import reads a file's times. It
 # depends on nothing above this app (only models.MAX_TS_MS).
-from apps.imports.csv.timestamps import CellError, TimestampReader
+from apps.core.uploads.timestamps import CellError, TimestampReader
 
 from .export import export_filename, samples_csv
 from .models import Series

@@ -10,13 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import models
 
-# The instants the store keeps, in epoch ms: 0001-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z,
-# what Python's datetime (and RFC 3339's four-digit year) can show, so that every reader can render
-# every stored sample. Every write path refuses what lies outside, and so does `store.write`
-# itself; the column holds any int8, so a sample written before the paths checked may lie outside.
-MIN_TS_MS = -62_135_596_800_000
-MAX_TS_MS = 253_402_300_799_999
-TS_RANGE_TEXT = "0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z"
+from apps.core.time import MAX_TS_MS, MIN_TS_MS, TS_RANGE_TEXT  # noqa: F401  (the store's range: other modules import it from here)
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

@@ -14,8 +14,8 @@ from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 
 from apps.console.export import LONG, ExportRequest, export_records
-from apps.imports.csv.reader import csv_decode
-from apps.imports.csv.samples import csv_import_accept, csv_samples_parse
+from apps.core.uploads.reader import csv_decode
+from apps.imports.samples_csv.samples import csv_import_accept, csv_samples_parse
 from apps.tenancy.services import membership_grant
 from apps.timeseries.models import Sample, VirtualSource
 from apps.timeseries.services import samples_delete

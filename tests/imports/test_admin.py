@@ -9,10 +9,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.core.uploads.reader import csv_decode
 from apps.imports.admin import SERIES_SHOWN
-from apps.imports.csv.reader import csv_decode
-from apps.imports.csv.samples import csv_import_accept, csv_samples_parse
 from apps.imports.models import ImportJob
+from apps.imports.samples_csv.samples import csv_import_accept, csv_samples_parse
 from apps.imports.services import import_run
 from apps.tenancy.services import membership_grant
 from apps.timeseries.models import Series

@@ -7,12 +7,12 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.imports.csv import reader
-from apps.imports.csv.reader import csv_decode
-from apps.imports.csv.samples import MAX_ERRORS, csv_import_accept, csv_samples_parse
-from apps.imports.csv.staging import SESSION_KEY
+from apps.core.uploads import reader
+from apps.core.uploads.reader import csv_decode
+from apps.core.uploads.staging import SESSION_KEY
 from apps.imports.models import ImportJob
 from apps.imports.payload import unpack
+from apps.imports.samples_csv.samples import MAX_ERRORS, csv_import_accept, csv_samples_parse
 from apps.imports.services import ImportRejected
 from apps.tenancy.services import membership_grant
 from apps.timeseries.models import Series

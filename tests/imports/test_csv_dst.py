@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.imports.csv.reader import csv_decode
-from apps.imports.csv.samples import csv_samples_parse
+from apps.core.uploads.reader import csv_decode
 from apps.imports.models import ImportJob
+from apps.imports.samples_csv.samples import csv_samples_parse
 from apps.timeseries.export import samples_csv
 from tests.factories import SeriesFactory
 from tests.timeseries.helpers import stored

@@ -5,8 +5,8 @@ wherever its megabyte chunks happen to split it."""
 import pytest
 
 from apps.core.exceptions import Invalid
-from apps.imports.csv import reader
-from apps.imports.csv.reader import csv_decode, csv_open, csv_records
+from apps.core.uploads import reader
+from apps.core.uploads.reader import csv_decode, csv_open, csv_records
 
 FILES = [
     b"a,b\n1,2\n",

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.imports.csv.reader import csv_decode, csv_records
+from apps.core.uploads.reader import csv_decode, csv_records
 from apps.inventory import bulk
 from apps.inventory.bulk import ConfigRejected, config_apply, config_plan, resolve, table
 from apps.inventory.models import Device, Load, Signal

@@ -3,7 +3,7 @@
 
 import pytest
 
-from apps.imports.csv.reader import csv_decode, csv_records
+from apps.core.uploads.reader import csv_decode, csv_records
 from apps.inventory.bulk import ConfigRejected, config_apply, config_plan
 from apps.inventory.models import Device, Signal
 from apps.tenancy.models import Site

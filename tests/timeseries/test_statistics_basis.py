@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from apps.imports.csv.reader import csv_decode, csv_records
+from apps.core.uploads.reader import csv_decode, csv_records
 from apps.inventory.bulk import config_apply
 from apps.timeseries import tasks
 from apps.timeseries.models import Series

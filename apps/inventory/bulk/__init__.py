@@ -35,7 +35,7 @@ in one transaction or not at all.
 
 A table holds at most MAX_ROWS rows in a file of at most MAX_BYTES: the sizes whose preview and
 apply were measured to stay within a request's time and a few hundred MB (docs/performance.md).
-The file is read as a stream (apps/imports/csv/reader.py), never whole; what is kept of it is
+The file is read as a stream (apps/core/uploads/reader.py), never whole; what is kept of it is
 one small entry per device, load and signal (table.py), and the organization's objects are
 compared and written a chunk at a time (resolve.py).
 """

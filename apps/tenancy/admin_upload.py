@@ -11,10 +11,9 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
 from apps.core.exceptions import Invalid
+from apps.core.uploads.staging import upload_get, upload_stage
 from apps.tenancy.admin_scoping import admin_organizations, is_active_superuser
 from apps.tenancy.models import Organization
-
-from .csv.staging import upload_get, upload_stage
 
 
 class OrganizationChoiceForm(forms.Form):

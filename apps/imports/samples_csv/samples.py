@@ -38,10 +38,11 @@ The lines are read by the two shapes' readers (shapes.py).
 """
 
 from apps.core.exceptions import Invalid
+from apps.core.uploads.reader import CsvText, csv_records
+from apps.core.uploads.timestamps import CellError, TimestampReader
 from apps.imports.models import ImportJob, ImportSource
 from apps.imports.services import ImportRejected, import_accept
 
-from .reader import CsvText, csv_records
 from .shapes import (
     LONG,
     MAX_ERRORS,
@@ -55,7 +56,6 @@ from .shapes import (
     column_name,
     trimmed,
 )
-from .timestamps import CellError, TimestampReader
 
 __all__ = ["MAX_ERRORS", "SamplesCsv", "csv_import_accept", "csv_samples_parse"]
 

@@ -28,7 +28,7 @@ import enum
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from apps.timeseries.models import MAX_TS_MS  # 9999-12-31T23:59:59.999Z, as in the API dialects
+from apps.core.time import MAX_TS_MS  # 9999-12-31T23:59:59.999Z, as in the API dialects
 
 EPOCH_MS_FROM = 10**11
 HOUR_MS = 3_600_000

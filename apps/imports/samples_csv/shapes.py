@@ -15,12 +15,12 @@ import numpy as np
 
 from apps.core.exceptions import Invalid
 from apps.core.time import ms_to_iso
+from apps.core.uploads.timestamps import CellError, TimestampReader
 from apps.imports.services import ImportPoints, VariableRef
 from apps.timeseries.models import Series
 from apps.timeseries.selectors import series_resolve
 
 from .repeated import RepeatedHours
-from .timestamps import CellError, TimestampReader
 
 MAX_ERRORS = 100
 PREVIEW_ROWS = 10
