@@ -110,7 +110,7 @@
     }
 
     size() {
-      return { width: Math.max(320, this.plotElement.clientWidth), height: HEIGHT };
+      return { width: Math.max(240, this.plotElement.clientWidth), height: HEIGHT };
     }
 
     // The last `span` ms up to now; for a series whose newest sample is older than that, the
