@@ -125,11 +125,10 @@
       this.load(end - span, end, span, note);
     }
 
-    // From the series' first to its last sample (a day when they are closer than that).
+    // From the series' first to its last sample (load widens a span under a minute).
     all() {
       if (this.firstTs === null || this.lastTs === null) return;
-      const end = Math.max(this.lastTs + 1, this.firstTs + 86400000);
-      this.load(this.firstTs, end, "all");
+      this.load(this.firstTs, this.lastTs + 1, "all");
     }
 
     pan(fraction) {
