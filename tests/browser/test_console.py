@@ -92,7 +92,7 @@ def test_three_meters_over_last_year_by_month_show_the_stored_december_figure_on
     ids = "&".join(f"series={meter.pk}" for meter in meters)
     admin_login(demo["admin"]["username"], demo["admin"]["password"], "/admin/analytics/")
     page.goto(f"{live_server.url}/admin/analytics/?{ids}&range=last_year&bucket=month")
-    page.wait_for_selector(READY)
+    page.wait_for_selector(READY, timeout=60_000)  # a year of hours for the heat map too
     assert page.get_attribute(ROOT, "data-buckets") == "12"
 
     # The pointer over 4 December: the legend shows the December bucket of each meter.
