@@ -112,3 +112,15 @@ def test_the_chart_endpoint_answers_a_year_by_day_and_the_series_extent(client, 
     assert list(zip(body["t"], body["last"], body["min"], body["max"], strict=True)) == EXPECTED_DAYS
     assert (body["first_ts"], body["last_ts"]) == (local_ms(2025, 3, 28), local_ms(2025, 6, 1, 12))
     assert (body["start"], body["end"]) == (local_ms(2025, 1, 1), local_ms(2026, 1, 1))
+
+
+def test_the_series_page_is_titled_and_headed_by_the_series_name_with_its_meter_code(client, series):
+    series.name, series.meter_code = "Boiler gas", "gas-7"
+    series.save()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    html = client.get(reverse("admin:timeseries_series_change", args=[series.pk])).content.decode()
+
+    assert "<title>Boiler gas | Change series |" in html
+    assert '<h2>Boiler gas <span class="ems-subtitle-code">(gas-7)</span></h2>' in html
+    assert "<h2>gas-7</h2>" not in html  # Django's subtitle: the meter code (__str__)
