@@ -37,8 +37,15 @@ def assert_fits(page, width: int) -> None:
     assert measured["scroll"] <= width, measured
 
 
-def test_device_pages_and_import_jobs_fit_a_1366_px_window(page, live_server, demo, admin_login, screenshot):
+@pytest.mark.parametrize("who", ["facility-manager", "superuser"])  # a superuser's lists add columns
+def test_device_pages_and_import_jobs_fit_a_1366_px_window(
+    page, live_server, demo, admin_login, screenshot, who
+):
     user = get_user_model().objects.get(username=demo["admin"]["username"])
+    credentials = (demo["admin"]["username"], demo["admin"]["password"])
+    if who == "superuser":
+        get_user_model().objects.create_superuser("root", "root@example.com", "a long root password 1")
+        credentials = ("root", "a long root password 1")
     organization = Series.objects.filter(organization__slug="demo").first().organization
     ImportJob.objects.create(
         organization=organization, user=user, dialect="csv", status="failed", variables=12, points=34_567,
@@ -46,7 +53,7 @@ def test_device_pages_and_import_jobs_fit_a_1366_px_window(page, live_server, de
     )  # fmt: skip
     device = Device.objects.filter(organization=organization, datastreams__isnull=False).distinct().first()
     page.set_viewport_size(LAPTOP)
-    admin_login(demo["admin"]["username"], demo["admin"]["password"], "/admin/")
+    admin_login(*credentials, "/admin/")
 
     for name, path in [
         ("device-list", "/admin/inventory/device/"),
@@ -54,7 +61,7 @@ def test_device_pages_and_import_jobs_fit_a_1366_px_window(page, live_server, de
         ("import-jobs", "/admin/imports/importjob/"),
     ]:
         page.goto(f"{live_server.url}{path}")
-        screenshot(f"layout-1366-{name}")
+        screenshot(f"layout-1366-{name}-{who}")
         assert_fits(page, LAPTOP["width"])
         if name == "device-change":
             streams = page.locator(".inline-group", has_text="Data streams")
