@@ -67,6 +67,7 @@
       this.label = root.dataset.label || "value";
       this.timeZone = root.dataset.timeZone || "UTC";
       this.lastTs = root.dataset.lastTs ? Number(root.dataset.lastTs) : null;
+      this.firstTs = null; // the series' first sample, from the chart's JSON: the "all" range
       this.plotElement = root.querySelector("[data-role=plot]");
       this.status = root.querySelector("[data-role=status]");
       this.custom = root.querySelector("[data-role=custom]");
@@ -91,7 +92,8 @@
 
     bind() {
       for (const button of this.root.querySelectorAll("[data-range]")) {
-        button.addEventListener("click", () => this.preset(Number(button.dataset.range)));
+        const range = button.dataset.range;
+        button.addEventListener("click", () => (range === "all" ? this.all() : this.preset(Number(range))));
       }
       for (const button of this.root.querySelectorAll("[data-pan]")) {
         button.addEventListener("click", () => this.pan(Number(button.dataset.pan)));
@@ -108,7 +110,7 @@
     }
 
     size() {
-      return { width: Math.max(320, this.plotElement.clientWidth), height: HEIGHT };
+      return { width: Math.max(240, this.plotElement.clientWidth), height: HEIGHT };
     }
 
     // The last `span` ms up to now; for a series whose newest sample is older than that, the
@@ -121,6 +123,12 @@
         note = "ending at the newest sample";
       }
       this.load(end - span, end, span, note);
+    }
+
+    // From the series' first to its last sample (load widens a span under a minute).
+    all() {
+      if (this.firstTs === null || this.lastTs === null) return;
+      this.load(this.firstTs, this.lastTs + 1, "all");
     }
 
     pan(fraction) {
@@ -137,7 +145,8 @@
 
     markPreset(span) {
       for (const button of this.root.querySelectorAll("[data-range]")) {
-        button.setAttribute("aria-pressed", String(Number(button.dataset.range) === span));
+        const range = button.dataset.range === "all" ? "all" : Number(button.dataset.range);
+        button.setAttribute("aria-pressed", String(range === span));
       }
     }
 
@@ -192,18 +201,27 @@
       this.custom.elements.end.value = this.wallTime(body.end);
       this.root.dataset.points = String(body.points);
       this.root.dataset.periodMs = rolledUp ? String(body.period_ms) : "";
+      this.root.dataset.bucket = body.bucket || "";
+      if (body.first_ts != null) {
+        this.firstTs = body.first_ts;
+        this.lastTs = body.last_ts;
+      }
+      const allButton = this.root.querySelector("[data-range=all]");
+      if (allButton) allButton.disabled = this.firstTs === null;
       this.root.dataset.markers = String(this.markers.length);
       this.root.dataset.state = "ready";
       this.status.textContent = this.describe(body, note);
     }
 
     // Rollups leave out periods without samples; a null between two records further apart than
-    // a period makes uPlot break the line there instead of drawing across the gap.
+    // a period makes uPlot break the line there instead of drawing across the gap. Local days
+    // are 23 to 25 hours long: only a missing day is a gap.
     withGaps(body) {
       const columns = [[], [], [], []];
       const period = body.period_ms;
+      const apart = body.bucket === "day" ? 1.5 * period : period;
       for (let i = 0; i < body.t.length; i++) {
-        if (i > 0 && body.t[i] - body.t[i - 1] > period) {
+        if (i > 0 && body.t[i] - body.t[i - 1] > apart) {
           columns[0].push(body.t[i - 1] + period);
           columns[1].push(null);
           columns[2].push(null);
@@ -223,6 +241,12 @@
       if (body.points === 0) return `No samples from ${range}${suffix}.`;
       const count = body.points.toLocaleString();
       if (body.period_ms === null) return `${count} samples from ${range}${suffix}.`;
+      if (body.bucket === "day") {
+        return (
+          `${count} local days from ${range}${suffix}: ` +
+          "the last value of each, with its minimum–maximum band."
+        );
+      }
       return (
         `${count} periods of ${formatDuration(body.period_ms)} from ${range}${suffix}: ` +
         "the last value of each, with its minimum–maximum band."

@@ -44,13 +44,17 @@ def full_demo_meters(settings):
     settings.EMS_DEMO_METER_DAYS = 400
 
 
+@pytest.mark.parametrize("width", [1366, 390])  # a laptop, a phone
 def test_facility_manager_sees_this_month_against_last_year(
-    page, live_server, full_demo_meters, demo, admin_login, screenshot
+    page, live_server, full_demo_meters, demo, admin_login, screenshot, width
 ):
+    page.set_viewport_size({"width": width, "height": 900})
     admin_login(demo["admin"]["username"], demo["admin"]["password"], "/admin/")
 
     energy = page.locator(".ems-energy[data-organization=demo]")
-    screenshot("dashboard-energy")
+    screenshot(f"dashboard-energy-{width}")
+    # The page never scrolls sideways; a table wider than a phone scrolls inside its module.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     building = energy.locator("tr[data-place='Demo building'][data-unit=kWh]")
     month = building.locator("td[data-period=month]")
     # A figure, not the dash shown for none.

@@ -178,6 +178,9 @@ def test_chart_endpoint_answers_columns_for_a_series(admin_client, series):
         "last": [1.5, 2.5, 4.0],
         "min": None,
         "max": None,
+        "bucket": None,
+        "first_ts": T0,
+        "last_ts": T0 + 2 * MINUTE,
         "markers": [],  # the series' alarms opening and clearing: added by apps/console/admin.py
     }
 
@@ -314,10 +317,11 @@ def test_chart_endpoint_runs_a_fixed_number_of_queries(admin_client, org, minute
     signal = SignalFactory(load__device__organization=org, series=minutes)
     admin_client.get(chart_url(signal))  # loads the session once
 
-    # session, user, signal, its series, the series' organization, a page of samples, (the rollups)
-    with django_assert_num_queries(6):
-        raw = admin_client.get(chart_url(signal), {"start": T0, "end": T0 + HOUR})
+    # session, user, signal, its series, the series' organization, its first and last sample, a
+    # page of samples, (the rollups)
     with django_assert_num_queries(7):
+        raw = admin_client.get(chart_url(signal), {"start": T0, "end": T0 + HOUR})
+    with django_assert_num_queries(8):
         rolled = admin_client.get(chart_url(signal), {"start": T0, "end": T0 + 3 * DAY})
 
     assert raw.json()["points"] == 60
