@@ -61,7 +61,7 @@ def test_a_facility_manager_edits_their_organizations_time_zone_and_retention_bu
         "EMS1",
         "00:11:22:33:44:55",
     )
-    # Retention is the organization's own (docs/console.md); the slug and the quotas are not.
+    # Retention is the organization's own (apps/tenancy/admin.py); the slug and the quotas are not.
     assert (org.slug, org.requests_per_minute, org.sample_retention_days) == ("acme", 100, 1)
 
 
