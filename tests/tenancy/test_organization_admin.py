@@ -132,6 +132,9 @@ def test_a_superuser_sets_the_quotas(client, demo):
     assert response.status_code == 302
     org.refresh_from_db()
     assert (org.requests_per_minute, org.import_points_per_device_day) == (120, 2000)
+    add_page = client.get(url(Organization, "add"))
+    assert add_page.status_code == 200
+    assert "Sites are added once the organization exists." in add_page.content.decode()
 
 
 def test_adding_a_site_from_an_organization_page_starts_in_its_time_zone(client, demo):
