@@ -7,9 +7,12 @@ purpose: each run issues fresh ones (new passwords, a new ioTORQ token with the 
 tokens revoked, rotated client secrets under stable client ids), because the plaintext of the old
 ones was never stored and cannot be shown again.
 
-The series are shared across dialects, which is the point of the demo: data written as ioTORQ
-variable `my_meter_code1` reads back as EMS signal 3, and Blynk datastream 1 of device 1 is EMS
-signal 100.
+The meter series are shared across dialects, which is the point of the demo: data written as
+ioTORQ variable `my_meter_code1` reads back as EMS signal 3. Every series measures one thing,
+though: the Blynk datastreams "Temperature" and "Humidity" of device 1 (the main meter's room) and
+of device 101 (the room sensor) are temperature and humidity series of their own, and the
+Building X point (a supply air temperature, as in the vendor's quick-start values) is its own
+series, so a vendor's quick-start never writes into an energy meter's series.
 """
 
 import math
@@ -130,10 +133,23 @@ SUB_SIGNALS = (
     (100, 29, "V", "Sub meter voltage", None, _Wave(mean=230.4, amplitude=1.5, ripple=0.3, phase_hours=2)),
     (101, 30, "A", "Sub meter current", None, _Wave(mean=2.5, amplitude=0.6, ripple=0.05, decimals=3)),
 )
+# Device 1's datastreams: the meter room's temperature and humidity (DATASTREAMS order).
+METER_ROOM_SERIES = (
+    (1, "Meter room temperature", "°C", _Wave(mean=24.0, amplitude=2.0, ripple=0.1, phase_hours=10)),
+    (2, "Meter room humidity", "%", _Wave(mean=50.0, amplitude=5.0, ripple=0.4, phase_hours=22)),
+)
 # Device 101's own datastream series.
 SENSOR_SERIES = (
     (1, "Room sensor temperature", "°C", _Wave(mean=21.0, amplitude=1.5, ripple=0.1, phase_hours=9)),
     (2, "Room sensor humidity", "%", _Wave(mean=45.0, amplitude=6.0, ripple=0.5, phase_hours=21)),
+)
+# The Building X point's series: an air handler's supply air temperature (the vendor's
+# quick-start writes values such as "12.66").
+POINT_NAME = "Supply air temperature"
+POINT_SERIES = (
+    "AHU supply air temperature",
+    "°C",
+    _Wave(mean=14.0, amplitude=2.0, ripple=0.2, phase_hours=15),
 )
 
 
@@ -173,7 +189,7 @@ def _seed(*, slug: str, now: datetime) -> dict[str, Any]:
     site = demo_site(organization)
     series = _series(organization, site=site)
     devices = _devices(organization, series=series, owner=blynk_user, site=site)
-    partition, point = _building(organization, slug=slug, series=series[5])
+    partition, point = _building(organization, slug=slug, series=series["point"])
     last_minute = _samples(series, devices=devices, now=now)
     energy = next(wave for uid, _si, _unit, _name, _code, wave in MAIN_SIGNALS if uid == 5)
     demo_load_profile(organization, site=site, counter=energy.value, last_ms=last_minute)
@@ -269,9 +285,10 @@ def _membership(user, organization: Organization, roles: list[Role]) -> Membersh
 
 
 def _series(organization: Organization, *, site: Site) -> dict[Any, Series]:
-    """The demo series, keyed by the signal uid that owns them (3, 4, 5, 100, 101) and by
-    ("sensor", stream id) for device 101's datastreams, all at the demo site: the energy register
-    a counter, the power, voltage, current and sensor signals measurements.
+    """The demo series, keyed by the signal uid that owns them (3, 4, 5, 100, 101), by
+    ("meter", stream id) and ("sensor", stream id) for the datastreams of devices 1 and 101, and
+    "point" for the Building X point, all at the demo site: the energy register a counter, the
+    others measurements.
 
     Series with a meter code are found by it; the others by name, among the series without one.
     """
@@ -280,10 +297,20 @@ def _series(organization: Organization, *, site: Site) -> dict[Any, Series]:
         kind = SeriesKind.COUNTER if wave.counter else SeriesKind.MEASUREMENT
         fields = {"unit": unit, "kind": kind, "site_id": site.pk}
         result[uid] = _one_series(organization, name=name, meter_code=meter_code, fields=fields)
-    for stream_id, name, unit, _wave in SENSOR_SERIES:
+    for key, name, unit in _measurements():
         fields = {"unit": unit, "kind": SeriesKind.MEASUREMENT, "site_id": site.pk}
-        result[("sensor", stream_id)] = _one_series(organization, name=name, meter_code=None, fields=fields)
+        result[key] = _one_series(organization, name=name, meter_code=None, fields=fields)
     return result
+
+
+def _measurements() -> list[tuple[Any, str, str]]:
+    """(key, name, unit) of the demo series no signal owns."""
+    name, unit, _wave = POINT_SERIES
+    return [
+        *((("meter", stream_id), name_, unit_) for stream_id, name_, unit_, _ in METER_ROOM_SERIES),
+        *((("sensor", stream_id), name_, unit_) for stream_id, name_, unit_, _ in SENSOR_SERIES),
+        ("point", name, unit),
+    ]
 
 
 def _one_series(organization: Organization, *, name: str, meter_code: str | None, fields: dict) -> Series:
@@ -370,7 +397,7 @@ def _devices(
             )
 
     for device_, stream_series in (
-        (main_meter, {1: series[100], 2: series[101]}),
+        (main_meter, {stream_id: series[("meter", stream_id)] for stream_id, _, _, _ in METER_ROOM_SERIES}),
         (sensor, {stream_id: series[("sensor", stream_id)] for stream_id, _, _, _ in SENSOR_SERIES}),
     ):
         for stream_id, pin, label in DATASTREAMS:
@@ -400,7 +427,7 @@ def _building(organization: Organization, *, slug: str, series: Series) -> tuple
     point, _ = Point.objects.update_or_create(
         organization=organization,
         uuid=uuid.uuid5(UUID_NAMESPACE, f"{slug}/point"),
-        defaults={"partition": partition, "name": "Main meter energy", "unit": series.unit, "series": series},
+        defaults={"partition": partition, "name": POINT_NAME, "unit": series.unit, "series": series},
     )
     return partition, point
 
@@ -412,7 +439,9 @@ def _samples(series: dict[Any, Series], *, devices: dict[int, Device], now: date
     last = int(now.timestamp() * 1000) // MINUTE_MS * MINUTE_MS
     timestamps = [last - (DAY_MINUTES - 1 - i) * MINUTE_MS for i in range(DAY_MINUTES)]
     waves = {uid: wave for uid, _si, _unit, _name, _code, wave in MAIN_SIGNALS + SUB_SIGNALS}
+    waves |= {("meter", stream_id): wave for stream_id, _name, _unit, wave in METER_ROOM_SERIES}
     waves |= {("sensor", stream_id): wave for stream_id, _name, _unit, wave in SENSOR_SERIES}
+    waves["point"] = POINT_SERIES[2]
     series_ids: list[int] = []
     ts: list[int] = []
     values: list[float] = []

@@ -75,7 +75,9 @@ class Device(models.Model):
         "tenancy.Site",
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        # A site with devices is not deleted (the admin lists them); RESTRICT rather than PROTECT
+        # so that deleting the whole organization, which takes its devices too, still works.
+        on_delete=models.RESTRICT,
         related_name="devices",
         help_text="The series created for the device's signals and datastreams take this site.",
     )

@@ -4,6 +4,9 @@ admin shares (this module's included) lives in admin_scoping.py."""
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
 from .admin_scoping import (
     OrganizationOwnedAdmin,
@@ -14,16 +17,16 @@ from .admin_scoping import (
 from .models import Membership, Organization, Role, Site
 from .time_zones import TimeZoneInput
 
-LIMIT_FIELDS = (
-    "sample_retention_days",
-    "requests_per_minute",
-    "import_points_per_device_day",
-    "realtime_staleness_seconds",
-)
+# What a facility manager sets for their own organization: how long its samples are kept and
+# when its realtime values show as stale (its own data and display).
+MANAGER_LIMIT_FIELDS = ("sample_retention_days", "realtime_staleness_seconds")
+# The quotas that protect the installation (request rate, import volume): only superusers set them.
+QUOTA_FIELDS = ("requests_per_minute", "import_points_per_device_day")
+LIMIT_FIELDS = (*MANAGER_LIMIT_FIELDS, *QUOTA_FIELDS)
 # Permissions that reach past one organization: users and groups, sessions and log entries, role
 # definitions, adding and deleting organizations. Only superusers grant roles that carry one.
 # (The API permissions are declared on Role too, but grant nothing about roles: they stay grantable.
-# Changing an organization is scoped to the member's own, its limits read-only: facility managers
+# Changing an organization is scoped to the member's own, its quotas read-only: facility managers
 # hold it, and token administrators grant that role.)
 INSTALLATION_PERMISSIONS = Q(content_type__app_label__in=("auth", "admin", "contenttypes", "sessions")) | (
     (
@@ -34,7 +37,9 @@ INSTALLATION_PERMISSIONS = Q(content_type__app_label__in=("auth", "admin", "cont
 )
 # What only superusers change on an organization: the installation's quotas, and the slug other
 # identifiers (demo client ids, ...) are derived from.
-SUPERUSER_FIELDS = ("slug", *LIMIT_FIELDS)
+SUPERUSER_FIELDS = ("slug", *QUOTA_FIELDS)
+# How many sites the organization page lists by name (the site list has them all).
+SITES_SHOWN = 20
 
 
 def grantable_roles(user):
@@ -48,19 +53,23 @@ def grantable_roles(user):
 
 @admin.register(Organization)
 class OrganizationAdmin(OrganizationScopedAdmin):
-    """Members with an organization permission see their own organizations; only superusers add or
-    delete organizations or change their limits (quotas are the installation's to set)."""
+    """Members with an organization permission see and change their own organizations (name, time
+    zone, gateway identity, sample retention and realtime staleness) and reach their sites from
+    there; only superusers add or delete organizations or change the slug and the quotas (request
+    rate, import volume: the installation's to set)."""
 
     organization_lookup = "pk"
     list_display = ("name", "slug", "sn", "mac", "time_zone", "member_count", "created_at")
     search_fields = ("name", "slug", "sn", "mac")
     list_filter = ("time_zone", "created_at")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("id", "created_at")
+    readonly_fields = ("id", "created_at", "site_list")
     fieldsets = (
         (None, {"fields": ("id", "name", "slug", "time_zone", "created_at")}),
+        ("Sites", {"fields": ("site_list",)}),
         ("Gateway identity (EMS API)", {"fields": ("sn", "mac")}),
-        ("Limits (empty: the installation's default)", {"fields": LIMIT_FIELDS}),
+        ("Retention and display (empty: the installation's default)", {"fields": MANAGER_LIMIT_FIELDS}),
+        ("Quotas, set by the installation's administrators (empty: the default)", {"fields": QUOTA_FIELDS}),
     )
 
     def get_queryset(self, request):
@@ -83,6 +92,40 @@ class OrganizationAdmin(OrganizationScopedAdmin):
     @admin.display(description="members", ordering="member_count")
     def member_count(self, obj):
         return obj.member_count
+
+    @admin.display(description="sites")
+    def site_list(self, obj):
+        """The organization's sites, each linked to its page, with links to the site list filtered
+        to the organization and to adding one (links by URL name: the site admin does the rest,
+        permissions and scoping included)."""
+        if obj is None or obj.pk is None:
+            return "Sites are added once the organization exists."
+        sites = list(obj.sites.annotate(device_count=Count("devices")).order_by("name")[: SITES_SHOWN + 1])
+        total = obj.sites.count() if len(sites) > SITES_SHOWN else len(sites)
+        rows = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> ({}, {} devices)</li>',
+            (
+                (
+                    reverse("admin:tenancy_site_change", args=(site.pk,)),
+                    site.name,
+                    site.time_zone,
+                    site.device_count,
+                )
+                for site in sites[:SITES_SHOWN]
+            ),
+        )
+        changelist = (
+            reverse("admin:tenancy_site_changelist") + "?" + urlencode({"organization__id__exact": obj.pk})
+        )
+        add = reverse("admin:tenancy_site_add") + "?" + urlencode({"organization": obj.pk})
+        return format_html(
+            '<ul class="site-list">{}</ul><a href="{}">All {} sites</a> · <a href="{}">Add a site</a>',
+            rows,
+            changelist,
+            total,
+            add,
+        )
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "time_zone":
@@ -107,6 +150,11 @@ class SiteAdmin(OrganizationOwnedAdmin):
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
         organization_id = self.default_organization_id(request)
+        if organization_id is None and str(initial.get("organization", "")).isdigit():
+            # "Add a site" on an organization's page names it: its time zone, if the user may add there.
+            allowed = self.scope_organization_ids(request, "add")
+            if allowed is None or int(initial["organization"]) in allowed:
+                organization_id = int(initial["organization"])
         if organization_id is not None and "time_zone" not in initial:
             zone = Organization.objects.filter(pk=organization_id).values_list("time_zone", flat=True).first()
             if zone:

@@ -15,13 +15,13 @@ SHIPPED_ROLES: dict[str, tuple[str, str, list[str]]] = {
     "facility-manager": (
         "Facility manager",
         "Sites, devices, loads, signals, datastreams, partitions, points and series; charts and CSV "
-        "import; alarm rules, alarms and their notifications; the organization's name, time zone "
-        "and gateway identity (not its limits). "
+        "import; alarm rules, alarms and their notifications; the organization's name, time zone, "
+        "gateway identity, sample retention and realtime staleness (not its quotas). "
         "No credentials.",
         _model_perms("inventory", ("product", "device", "load", "signal", "datastream", "partition", "point"))
         + _model_perms("timeseries", ("series",))
         + _model_perms("tenancy", ("site",))
-        # Their own organization's page: its limits stay read-only but for superusers (admin.py).
+        # Their own organization's page: its quotas stay read-only but for superusers (admin.py).
         + _model_perms("tenancy", ("organization",), ("view", "change"))
         # Import jobs: follow them, and retry a failed one (the admin's Retry action changes it).
         + _model_perms("imports", ("importjob",), ("view", "change"))

@@ -1,9 +1,11 @@
 """Writes for organizations, memberships and roles."""
 
 from django.contrib.auth.models import Permission
-from django.db import transaction
+from django.db import models, transaction
 
-from .models import Membership, Organization, Role
+from apps.core.exceptions import Invalid
+
+from .models import Membership, Organization, Role, Site
 from .roles import SHIPPED_ROLES
 
 
@@ -40,3 +42,32 @@ def membership_grant(*, user, organization: Organization, role_slugs: list[str])
     membership, _ = Membership.objects.get_or_create(user=user, organization=organization)
     membership.roles.add(*Role.objects.filter(slug__in=role_slugs))
     return membership
+
+
+# How many of a site's users a refusal names, per kind.
+SITE_USERS_SHOWN = 10
+
+
+@transaction.atomic
+def site_delete(*, site: Site) -> None:
+    """Delete `site`, or raise Invalid naming what still uses it (its devices and series: the
+    foreign keys are RESTRICT) and delete nothing. Alarm rules scoped to the site do not hold it
+    back: they are disabled (their site becomes empty, apps/alarms)."""
+    try:
+        site.delete()
+    except models.RestrictedError as exc:
+        raise Invalid(site_in_use_message(site, exc.restricted_objects), field="site") from exc
+
+
+def site_in_use_message(site: Site, used_by) -> str:
+    """ "Site X is still used by 2 devices (Main meter, EM1) and 1 series (...)": `used_by` are the
+    objects holding the site back, as Django's RestrictedError or ProtectedError lists them."""
+    by_kind: dict[str, list[str]] = {}
+    for obj in used_by:
+        by_kind.setdefault(obj._meta.verbose_name_plural, []).append(str(obj))
+    parts = []
+    for kind, names in sorted(by_kind.items()):
+        names.sort()
+        shown = ", ".join(names[:SITE_USERS_SHOWN]) + (", ..." if len(names) > SITE_USERS_SHOWN else "")
+        parts.append(f"{len(names)} {kind} ({shown})")
+    return f"The site {site.name!r} is still used by {' and '.join(parts)}; move or delete them first."

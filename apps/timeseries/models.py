@@ -77,8 +77,10 @@ class Series(models.Model):
         default=False,
         help_text="Interval series: the timestamp marks the end of the interval rather than its start.",
     )
+    # A site with series is not deleted (their calendar would silently change); RESTRICT, not
+    # PROTECT: deleting the organization deletes its series and sites together.
     site = models.ForeignKey(
-        "tenancy.Site", null=True, blank=True, on_delete=models.SET_NULL, related_name="series"
+        "tenancy.Site", null=True, blank=True, on_delete=models.RESTRICT, related_name="series"
     )
     last_ts = models.BigIntegerField("latest sample (epoch ms)", null=True, blank=True, editable=False)
     last_value = models.FloatField("latest value", null=True, blank=True, editable=False)

@@ -106,7 +106,7 @@ def test_seed_demo_creates_the_vendor_example_objects_in_one_organization():
     assert point.partition == partition
 
 
-def test_seed_demo_shares_one_series_between_the_dialects():
+def test_seed_demo_shares_the_meter_series_between_the_dialects_and_nothing_else():
     result = seed()
 
     org = Organization.objects.get(slug="demo")
@@ -114,14 +114,46 @@ def test_seed_demo_shares_one_series_between_the_dialects():
     assert signal[3].series.meter_code == "my_meter_code1"
     assert signal[4].series.meter_code == "my_meter_code2"
     assert result["iotorq"]["variable_ids"] == [signal[3].series_id, signal[4].series_id]
+
     stream = {(d.device.uid, d.stream_id): d for d in DataStream.objects.filter(organization=org)}
-    assert stream[(1, 1)].series_id == signal[100].series_id
-    assert stream[(1, 2)].series_id == signal[101].series_id
-    assert Point.objects.get(organization=org).series_id == signal[5].series_id
-    own = {stream[(101, 1)].series_id, stream[(101, 2)].series_id}
-    assert len(own) == 2
-    assert own.isdisjoint(s.series_id for s in signal.values())
+    point = Point.objects.get(organization=org)
+    own = [stream[key].series_id for key in ((1, 1), (1, 2), (101, 1), (101, 2))] + [point.series_id]
+    assert len(set(own)) == 5
+    assert set(own).isdisjoint(s.series_id for s in signal.values())
     assert all(series.organization_id == org.pk for series in Series.objects.filter(pk__in=own))
+
+
+def test_seed_demo_datastreams_and_point_are_series_of_their_own_with_plausible_values():
+    """The "Temperature" and "Humidity" datastreams measure a temperature and a humidity (not the
+    sub-meter's voltage and current), and the Building X point is not the main energy counter."""
+    seed()
+
+    org = Organization.objects.get(slug="demo")
+    for device_uid in (1, 101):
+        for stream_id, unit, low, high in ((1, "°C", 15.0, 30.0), (2, "%", 30.0, 70.0)):
+            stream = DataStream.objects.select_related("series").get(
+                organization=org, device__uid=device_uid, stream_id=stream_id
+            )
+            series = stream.series
+            assert (series.unit, series.kind) == (unit, SeriesKind.MEASUREMENT)
+            values = [
+                row.value for row in samples_page(series_id=series.pk, start_ms=0, end_ms=2**62, limit=2000)
+            ]
+            assert len(values) == 24 * 60
+            assert low <= min(values) < max(values) <= high, (device_uid, stream_id)
+            assert stream.value == values[-1]
+    point = Point.objects.select_related("series").get(organization=org)
+    assert (point.name, point.unit) == ("Supply air temperature", "°C")
+    assert (point.series.name, point.series.unit, point.series.kind, point.series.meter_code) == (
+        "AHU supply air temperature",
+        "°C",
+        SeriesKind.MEASUREMENT,
+        None,
+    )
+    values = [
+        row.value for row in samples_page(series_id=point.series_id, start_ms=0, end_ms=2**62, limit=2000)
+    ]
+    assert 10.0 <= min(values) < max(values) <= 18.0
 
 
 def test_seed_demo_admin_is_staff_but_not_superuser_and_holds_its_roles():
@@ -222,7 +254,7 @@ def test_seed_demo_writes_a_day_of_one_minute_samples_on_every_demo_series():
     demo_series = Series.objects.filter(organization=org).exclude(
         kind__in=[SeriesKind.INTERVAL, SeriesKind.VIRTUAL]
     )
-    assert demo_series.count() == 7
+    assert demo_series.count() == 10  # 5 signals, 4 datastreams, the Building X point
     for series in demo_series:
         assert samples_count(series_id=series.pk, start_ms=0, end_ms=2**62) == 1440, series.name
         assert (
@@ -232,8 +264,9 @@ def test_seed_demo_writes_a_day_of_one_minute_samples_on_every_demo_series():
         assert series.last_ts == LAST_MINUTE_MS
     voltage = Signal.objects.get(organization=org, uid=100).series
     assert 220 < voltage.last_value < 240
-    stream = DataStream.objects.get(organization=org, device__uid=1, stream_id=1)
-    assert stream.value == voltage.last_value
+    stream = DataStream.objects.select_related("series").get(organization=org, device__uid=1, stream_id=1)
+    assert stream.value == stream.series.last_value
+    assert 15 < stream.value < 30
     assert stream.value_updated_at == datetime.fromtimestamp(LAST_MINUTE_MS / 1000, tz=UTC)
 
 
@@ -329,7 +362,7 @@ def test_seed_demo_for_another_slug_creates_a_second_organization_with_its_own_s
         Device.objects.filter(organization=other_org).count()
         == Device.objects.filter(organization=demo_org).count()
     )
-    assert Series.objects.filter(organization=other_org).count() == 15
+    assert Series.objects.filter(organization=other_org).count() == 18
     assert not Signal.objects.filter(organization=other_org, series__organization=demo_org).exists()
     assert other_org.sn != demo_org.sn
     token = api_token_for_key(key=other["iotorq"]["token"])

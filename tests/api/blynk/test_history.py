@@ -64,20 +64,19 @@ def test_the_vendor_example_is_accepted_and_comes_back_from_history(clock, api):
     }
 
 
-def test_imported_data_is_visible_through_the_stores_other_readers(clock, api, demo):
+def test_imported_data_is_stored_in_the_datastreams_own_series_only(clock, api, demo):
     api.post(IMPORT, {"deviceId": 1, "dataStreamId": 1, "values": points(2)}, format="json")
 
-    # Device 1's datastream 1 shares its series with EMS signal 100.
+    # Device 1's datastream 1 is the meter room's temperature, a series of its own: the store's
+    # reader finds the values there, and the sub-meter's voltage (EMS signal 100) does not get them.
     series_id = device_stream("demo", 1, 1).series_id
     rows = query.samples_page(series_id=series_id, start_ms=EARLY, end_ms=EARLY + 2_000, limit=10)
     assert [(r.ts, r.value) for r in rows] == [(EARLY, 1.0), (EARLY + 1_000, 2.0)]
     ems = APIClient()
     token = ems.post("/v1/auth/login", demo["ems"], format="json").json()["token"]
     ems.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    records = ems.get("/v1/signals/100/history", {"start": EARLY, "end": EARLY + 60_000}).json()
-    assert [(r["t"], r["v"], r["min"], r["max"]) for r in records] == [
-        ((EARLY + 1_000) // 1000, 2.0, 1.0, 2.0)
-    ]
+    response = ems.get("/v1/signals/100/history", {"start": EARLY, "end": EARLY + 60_000})
+    assert (response.status_code, response.json()) == (200, [])
 
 
 def test_timestamps_may_be_strings_of_digits_as_the_vendor_types_them(clock, api):
