@@ -308,6 +308,28 @@ def http_ms(port: int, session: str, paths: dict[str, str]) -> dict[str, list[fl
     return timings
 
 
+def machine_speed() -> str:
+    """This machine's Python loop and PostgreSQL round trip (bench/machine.py's figures): the
+    machine is shared, and a busy one is a slower one."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    loop = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        timings = []
+        for _ in range(200):
+            started = time.perf_counter()
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            timings.append(time.perf_counter() - started)
+    return (
+        f"Python 10M additions {loop:.2f} s, PostgreSQL round trip {statistics.median(timings) * 1000:.3f} ms"
+    )
+
+
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[-1]
 
@@ -321,6 +343,7 @@ def main() -> None:
     load_before = load_average()
     ids = prepare()
     paths = cases(ids)
+    speed = machine_speed()
     local, queries = in_process_ms(paths, ids["user"])
     data_path = paths["statistics.json 10 series x year of days"]
     port = free_port()
@@ -335,6 +358,7 @@ def main() -> None:
     print(f"{YEAR_SERIES} x {YEAR_SAMPLES:,} quarter-hourly samples; server time in process")
     print("(django.test.Client, the login page anonymous, the others as the facility manager),")
     print(f"median and p95 of {REQUESTS} after {WARMUP} warm-up; ratio: median / the login page's median")
+    print(f"machine: {speed}")
     print(f"  {'case':<44} {'median':>9} {'p95':>9} {'ratio':>7} {'queries':>8}")
     for name, values in local.items():
         median = statistics.median(values)
