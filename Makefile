@@ -53,6 +53,7 @@ bench: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL)_writes $(BIN)/python bench/write_limits.py
 	DATABASE_URL=$(BENCH_DATABASE_URL)_reads $(BIN)/python bench/statistics_read.py
 	DATABASE_URL=$(BENCH_DATABASE_URL)_alarms $(BIN)/python bench/alarms.py
+	DATABASE_URL=$(BENCH_DATABASE_URL)_console $(BIN)/python bench/console.py
 	$(BIN)/python bench/summary.py
 
 # schemathesis against /api/schema/ for every dialect, FUZZ_EXAMPLES cases per operation (the
