@@ -16,12 +16,14 @@ from apps.access.services import (
     oauth_token_refresh,
     organization_user_login,
 )
-from apps.api.common.throttling import client_address, login_failures
+from apps.api.common.errors import OAuthError
+from apps.api.common.login_failures import login_failures
 from apps.api.common.views import DEFAULT_BODY_LIMIT, TenantViewSet
+from apps.core.clients import client_address
 
 from . import schema
 from .authentication import BlynkClientAuthentication, token_params
-from .errors import OAuthError, token_exception_handler
+from .errors import token_exception_handler
 
 GRANTS = ("client_credentials", "refresh_token", "user_credentials", "password")
 # RFC 6749 §5.1: token responses must not be cached.

@@ -6,7 +6,8 @@ from typing import ClassVar
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from apps.api.common.views import PublicViewSet, TenantViewSet
+from apps.api.common import views as common
+from apps.api.common.views import TenantViewSet
 from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors, services
 from apps.inventory.batch_update import product_batch_update
@@ -18,7 +19,7 @@ from . import render, schema
 from .authentication import BlynkAuthentication
 from .errors import DATASTREAM_NOT_FOUND, DEVICE_NOT_FOUND, exception_handler
 from .filters import BatchDataStreamValuesFilter, DataStreamValuesFilter, HistoryFilter
-from .parsing import OrjsonParser, batch_update_body, body_field, body_id, body_object, import_points
+from .parsing import BlynkJSONParser, batch_update_body, body_field, body_id, body_object, import_points
 from .permissions import ORG_DEVICE_DATA_IMPORT, ORG_DEVICES_CONTROL, device_owner_scope
 
 BODY_LIMIT = 4 * 1024 * 1024
@@ -33,7 +34,7 @@ class DataStreamViewSet(TenantViewSet):
     permissions (`scope`) before anything about its devices is looked up."""
 
     authentication_classes: ClassVar = [BlynkAuthentication]
-    parser_classes: ClassVar = [OrjsonParser]
+    parser_classes: ClassVar = [BlynkJSONParser]
     exception_handler = staticmethod(exception_handler)
     body_limit = BODY_LIMIT
     filtersets: ClassVar = {
@@ -227,14 +228,9 @@ class DataStreamViewSet(TenantViewSet):
         return Response(status=204)
 
 
-class UnknownPathViewSet(PublicViewSet):
-    """Any other /api/v1|v2/organization/ path: a 404 in the Blynk error shape, for every method."""
+class UnknownPathViewSet(common.UnknownPathViewSet):
+    """Any other /api/v1|v2/organization/ path: a 404 in the Blynk error shape, for every method
+    (a body up to the datastream endpoints' limit is answered 404, not 413)."""
 
-    parser_classes: ClassVar = [OrjsonParser]
     exception_handler = staticmethod(exception_handler)
     body_limit = BODY_LIMIT
-    throttle_classes: ClassVar = []
-
-    @extend_schema(exclude=True)
-    def unknown(self, request, **kwargs):
-        raise NotFound("No such endpoint.")

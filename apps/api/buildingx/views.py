@@ -13,16 +13,18 @@ from rest_framework.response import Response
 from apps.access.models import Dialect
 from apps.access.selectors import oauth_client_authenticate
 from apps.access.tokens import jwt_issue
+from apps.api.common import views as common
 from apps.api.common.authentication import basic_credentials
-from apps.api.common.renderers import ORJSONParser, ORJSONRenderer
+from apps.api.common.errors import OAuthError
+from apps.api.common.parsers import ORJSONParser
+from apps.api.common.renderers import ORJSONRenderer
 from apps.api.common.views import DEFAULT_BODY_LIMIT, PublicViewSet, TenantViewSet
-from apps.core.exceptions import NotFound
 from apps.timeseries import query
 from apps.timeseries.models import MAX_TS_MS, MIN_TS_MS
 
 from . import parsing, render, schema
 from .authentication import BuildingXAuthentication
-from .errors import ACCESS_DENIED, BASIC_CHALLENGE, OAuthError, exception_handler, token_exception_handler
+from .errors import ACCESS_DENIED, BASIC_CHALLENGE, exception_handler, token_exception_handler
 from .filters import PointValuesFilter
 from .jsonapi import FirstRendererNegotiation, JSONAPIParser, JSONAPIRenderer
 from .selectors import point_for_client
@@ -161,14 +163,9 @@ class PointValuesViewSet(TenantViewSet):
         )
 
 
-class UnknownPathViewSet(PublicViewSet):
+class UnknownPathViewSet(common.UnknownPathViewSet):
     """Any other path under /ingest/: 404 in the JSON:API shape, for every method."""
 
-    parser_classes: ClassVar = [JSONAPIParser, ORJSONParser]
     renderer_classes: ClassVar = [JSONAPIRenderer]
     content_negotiation_class = FirstRendererNegotiation
     exception_handler = staticmethod(exception_handler)
-
-    @extend_schema(exclude=True)
-    def unknown(self, request, **kwargs):
-        raise NotFound("No such endpoint.")

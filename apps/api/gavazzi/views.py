@@ -17,9 +17,11 @@ from apps.access.logins import account_for_username, login_throttle_key
 from apps.access.models import Dialect
 from apps.access.services import password_login
 from apps.access.tokens import jwt_issue
+from apps.api.common import views as common
 from apps.api.common.errors import Unauthorized
-from apps.api.common.throttling import client_address, login_failures
+from apps.api.common.login_failures import login_failures
 from apps.api.common.views import PublicViewSet, TenantViewSet
+from apps.core.clients import client_address
 from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors
 from apps.timeseries import query
@@ -378,9 +380,7 @@ class HistoryViewSet(GavazziViewSet):
         return self.history_last_response()
 
 
-class UnknownPathViewSet(PublicViewSet):
-    exception_handler = staticmethod(exception_handler)
+class UnknownPathViewSet(common.UnknownPathViewSet):
+    """Any other GET under /v1/: a 404 in the gateway's error shape."""
 
-    @extend_schema(exclude=True)
-    def unknown(self, request, **kwargs):
-        raise NotFound("No such endpoint.")
+    exception_handler = staticmethod(exception_handler)
