@@ -15,7 +15,7 @@ from apps.inventory.models import DataStream, Device
 from apps.timeseries import query
 from apps.timeseries.selectors import samples_total
 
-from . import render, schema
+from . import openapi, render
 from .authentication import BlynkAuthentication
 from .errors import DATASTREAM_NOT_FOUND, DEVICE_NOT_FOUND, exception_handler
 from .filters import BatchDataStreamValuesFilter, DataStreamValuesFilter, HistoryFilter
@@ -66,8 +66,8 @@ class DataStreamViewSet(TenantViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Get device datastream values",
-        description=schema.VALUES_DESCRIPTION,
-        responses={200: schema.BlynkDataStreamValueSerializer(many=True), **schema.ERRORS},
+        description=openapi.VALUES_DESCRIPTION,
+        responses={200: openapi.BlynkDataStreamValueSerializer(many=True), **openapi.ERRORS},
     )
     def values(self, request):
         owner = self.scope()
@@ -79,8 +79,8 @@ class DataStreamViewSet(TenantViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Get datastreams values for multiple devices",
-        description=schema.BATCH_VALUES_DESCRIPTION,
-        responses={200: schema.BlynkDeviceDataStreamsSerializer(many=True), **schema.ERRORS},
+        description=openapi.BATCH_VALUES_DESCRIPTION,
+        responses={200: openapi.BlynkDeviceDataStreamsSerializer(many=True), **openapi.ERRORS},
     )
     def batch_values(self, request):
         """Up to 10 devices (distinct ids); missing and invisible ones are left out, in request
@@ -98,8 +98,8 @@ class DataStreamViewSet(TenantViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Get datastream history",
-        description=schema.HISTORY_DESCRIPTION,
-        responses={200: schema.BlynkHistorySerializer, **schema.ERRORS},
+        description=openapi.HISTORY_DESCRIPTION,
+        responses={200: openapi.BlynkHistorySerializer, **openapi.ERRORS},
     )
     def history(self, request):
         """Samples of a numeric datastream in [from, to] (both inclusive), oldest first, 0-based
@@ -128,9 +128,9 @@ class DataStreamViewSet(TenantViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Update single datastream value",
-        description=schema.VALUE_DESCRIPTION,
-        request=schema.BlynkValueUpdateSerializer,
-        responses={204: None, **schema.ERRORS},
+        description=openapi.VALUE_DESCRIPTION,
+        request=openapi.BlynkValueUpdateSerializer,
+        responses={204: None, **openapi.ERRORS},
     )
     def set_value(self, request):
         owner = self.scope(ORG_DEVICES_CONTROL)
@@ -145,9 +145,9 @@ class DataStreamViewSet(TenantViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Update multiple datastream values",
-        description=schema.VALUES_UPDATE_DESCRIPTION,
-        request=schema.BlynkValuesUpdateSerializer,
-        responses={204: None, **schema.ERRORS},
+        description=openapi.VALUES_UPDATE_DESCRIPTION,
+        request=openapi.BlynkValuesUpdateSerializer,
+        responses={204: None, **openapi.ERRORS},
     )
     def set_values(self, request):
         owner = self.scope(ORG_DEVICES_CONTROL)
@@ -167,9 +167,9 @@ class DataStreamViewSet(TenantViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Batch update datastream values for multiple devices",
-        description=schema.BATCH_UPDATE_DESCRIPTION,
-        request=schema.BlynkBatchUpdateSerializer,
-        responses={204: None, 200: schema.BlynkBatchUpdateResultSerializer, **schema.ERRORS},
+        description=openapi.BATCH_UPDATE_DESCRIPTION,
+        request=openapi.BlynkBatchUpdateSerializer,
+        responses={204: None, 200: openapi.BlynkBatchUpdateResultSerializer, **openapi.ERRORS},
     )
     def batch_update(self, request):
         owner = self.scope(ORG_DEVICES_CONTROL)
@@ -191,9 +191,9 @@ class DataStreamViewSet(TenantViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Import batch data",
-        description=schema.IMPORT_DESCRIPTION,
-        request=schema.BlynkImportSerializer,
-        responses={204: None, **schema.ERRORS},
+        description=openapi.IMPORT_DESCRIPTION,
+        request=openapi.BlynkImportSerializer,
+        responses={204: None, **openapi.ERRORS},
     )
     def import_history(self, request):
         owner = self.scope(ORG_DEVICE_DATA_IMPORT)
@@ -213,9 +213,9 @@ class DataStreamViewSet(TenantViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Update datastream widget property",
-        description=schema.PROPERTY_DESCRIPTION,
-        request=schema.BlynkPropertySerializer,
-        responses={204: None, **schema.ERRORS},
+        description=openapi.PROPERTY_DESCRIPTION,
+        request=openapi.BlynkPropertySerializer,
+        responses={204: None, **openapi.ERRORS},
     )
     def set_property(self, request):
         owner = self.scope(ORG_DEVICES_CONTROL)

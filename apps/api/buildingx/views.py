@@ -22,7 +22,7 @@ from apps.api.common.views import DEFAULT_BODY_LIMIT, PublicViewSet, TenantViewS
 from apps.timeseries import query
 from apps.timeseries.models import MAX_TS_MS, MIN_TS_MS
 
-from . import parsing, render, schema
+from . import openapi, parsing, render
 from .authentication import BuildingXAuthentication
 from .errors import ACCESS_DENIED, BASIC_CHALLENGE, exception_handler, token_exception_handler
 from .filters import PointValuesFilter
@@ -48,10 +48,10 @@ class TokenViewSet(PublicViewSet):
     @extend_schema(
         tags=[TAG],
         summary="Create a token",
-        description=schema.TOKEN_DESCRIPTION,
+        description=openapi.TOKEN_DESCRIPTION,
         auth=[],
-        request=schema.BuildingXTokenRequestSerializer,
-        responses=schema.TOKEN_RESPONSES,
+        request=openapi.BuildingXTokenRequestSerializer,
+        responses=openapi.TOKEN_RESPONSES,
     )
     def create(self, request):
         media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
@@ -109,11 +109,11 @@ class PointValuesViewSet(TenantViewSet):
     @extend_schema(
         tags=[TAG],
         summary="Post values",
-        description=schema.POST_DESCRIPTION,
-        parameters=[*schema.PATH, schema.OVERWRITE],
-        request=schema.BuildingXPointValuesSerializer,
-        examples=[schema.VENDOR_EXAMPLE],
-        responses=schema.POST_RESPONSES,
+        description=openapi.POST_DESCRIPTION,
+        parameters=[*openapi.PATH, openapi.OVERWRITE],
+        request=openapi.BuildingXPointValuesSerializer,
+        examples=[openapi.VENDOR_EXAMPLE],
+        responses=openapi.POST_RESPONSES,
     )
     def create(self, request, **path):
         point = self.point()
@@ -129,9 +129,9 @@ class PointValuesViewSet(TenantViewSet):
     @extend_schema(
         tags=[TAG],
         summary="List values (project extension)",
-        description=schema.GET_DESCRIPTION,
-        parameters=schema.PATH,
-        responses=schema.GET_RESPONSES,
+        description=openapi.GET_DESCRIPTION,
+        parameters=openapi.PATH,
+        responses=openapi.GET_RESPONSES,
     )
     def list(self, request, **path):
         point = self.point()

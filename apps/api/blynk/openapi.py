@@ -1,6 +1,7 @@
 """The Blynk dialect in the OpenAPI schema: the two security schemes (HTTP Basic for the token
 endpoint's client, Bearer for the rest), request and response shapes, parameters. Only
-documentation; the views parse with parsing.py and render with render.py."""
+documentation: these serializers never validate or render a request (the views parse with
+parsing.py and filters.py, and render with render.py)."""
 
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
