@@ -7,7 +7,8 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from apps.api.common.schema import bearer_jwt, security_scheme
-from apps.inventory.services import PROPERTY_VALUE_MAX_LENGTH, WIDGET_PROPERTIES
+
+from .widget_properties import PROPERTY_VALUE_MAX_LENGTH, WIDGET_PROPERTIES
 
 BearerScheme = security_scheme(
     target="apps.api.blynk.authentication.BlynkAuthentication",

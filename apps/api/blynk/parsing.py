@@ -110,7 +110,7 @@ def import_points(items: list) -> tuple[list[int], list[float]]:
 @dataclass(frozen=True)
 class BatchUpdate:
     """A product batch update's body: the labels after `deviceId` in `fields`, the rows as sent
-    (the service sorts out the bad ones), and whether skipped rows are reported one by one."""
+    (batch_rows.py sorts out the bad ones), and whether skipped rows are reported one by one."""
 
     labels: list[str]
     rows: list

@@ -3,6 +3,7 @@ call selectors and services, render."""
 
 from typing import ClassVar
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
@@ -15,12 +16,13 @@ from apps.inventory.models import DataStream, Device
 from apps.timeseries import query
 from apps.timeseries.selectors import samples_total
 
-from . import openapi, render
+from . import batch_rows, openapi, render
 from .authentication import BlynkAuthentication
 from .errors import DATASTREAM_NOT_FOUND, DEVICE_NOT_FOUND, exception_handler
 from .filters import BatchDataStreamValuesFilter, DataStreamValuesFilter, HistoryFilter
 from .parsing import BlynkJSONParser, batch_update_body, body_field, body_id, body_object, import_points
 from .permissions import ORG_DEVICE_DATA_IMPORT, ORG_DEVICES_CONTROL, device_owner_scope
+from .widget_properties import WIDGET_PROPERTIES, widget_property_value
 
 BODY_LIMIT = 4 * 1024 * 1024
 MAX_IMPORT_VALUES = 10_000
@@ -174,9 +176,10 @@ class DataStreamViewSet(TenantViewSet):
     def batch_update(self, request):
         owner = self.scope(ORG_DEVICES_CONTROL)
         body = batch_update_body(body_object(request), max_rows=MAX_BATCH_ROWS)
+        rows, skipped = batch_rows.rows_read(body.rows, len(body.labels) + 1)
         try:
             result = product_batch_update(
-                organization=self.organization, labels=body.labels, rows=body.rows, owner=owner
+                organization=self.organization, labels=body.labels, rows=rows, owner=owner
             )
         except Invalid as exc:
             if exc.field != "rows":
@@ -184,9 +187,10 @@ class DataStreamViewSet(TenantViewSet):
             raise Invalid(
                 "'updates' holds no row with a valid device to take the product from.", field="updates"
             ) from exc
-        if not result.skipped:
+        skipped = batch_rows.rows_skipped(skipped, result)
+        if not skipped:
             return Response(status=204)
-        return Response(render.batch_update(result, debug=body.debug))
+        return Response(render.batch_update(skipped, debug=body.debug))
 
     @extend_schema(
         tags=TAGS,
@@ -207,7 +211,9 @@ class DataStreamViewSet(TenantViewSet):
         stream = self.datastream(self.device(uid, owner), stream_id=stream_id)
         services.datastream_require_history(datastream=stream)
         stamps, values = import_points(items)
-        services.datastream_history_import(datastream=stream, ts=stamps, values=values)
+        services.datastream_history_import(
+            datastream=stream, ts=stamps, values=values, window_days=settings.BLYNK_IMPORT_WINDOW_DAYS
+        )
         return Response(status=204)
 
     @extend_schema(
@@ -221,10 +227,11 @@ class DataStreamViewSet(TenantViewSet):
         owner = self.scope(ORG_DEVICES_CONTROL)
         data = body_object(request)
         uid, stream_id = body_id(data, "deviceId"), body_id(data, "dataStreamId")
-        name = body_field(data, "property", str, f"one of {', '.join(services.WIDGET_PROPERTIES)}")
+        name = body_field(data, "property", str, f"one of {', '.join(WIDGET_PROPERTIES)}")
         value = body_field(data, "value", str, "a string")
         stream = self.datastream(self.device(uid, owner), stream_id=stream_id)
-        services.datastream_property_set(datastream=stream, name=name, value=value)
+        stored = widget_property_value(name, value)
+        services.datastream_property_set(datastream=stream, name=name, value=stored)
         return Response(status=204)
 
 
