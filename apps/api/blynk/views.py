@@ -176,7 +176,7 @@ class DataStreamViewSet(TenantViewSet):
     def batch_update(self, request):
         owner = self.scope(ORG_DEVICES_CONTROL)
         body = batch_update_body(body_object(request), max_rows=MAX_BATCH_ROWS)
-        rows, skipped = batch_rows.rows_read(body.rows, len(body.labels) + 1)
+        rows, misshapen = batch_rows.rows_read(body.rows, len(body.labels) + 1)
         try:
             result = product_batch_update(
                 organization=self.organization, labels=body.labels, rows=rows, owner=owner
@@ -187,7 +187,7 @@ class DataStreamViewSet(TenantViewSet):
             raise Invalid(
                 "'updates' holds no row with a valid device to take the product from.", field="updates"
             ) from exc
-        skipped = batch_rows.rows_skipped(skipped, result)
+        skipped = batch_rows.rows_skipped(misshapen, result)
         if not skipped:
             return Response(status=204)
         return Response(render.batch_update(skipped, debug=body.debug))
