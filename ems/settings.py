@@ -167,7 +167,7 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["apps.api.common.renderers.ORJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["apps.api.common.renderers.ORJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.api.common.parsers.ORJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_SCHEMA_CLASS": "apps.api.common.schema.PathAutoSchema",

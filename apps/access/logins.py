@@ -10,7 +10,7 @@ case-folded form, so that spellings no lookup tells apart share one key.
 The admin's login throttle is django-axes (settings AXES_*): this module gives it the same keys
 and the same client address (apps.core.clients), and keeps it to the admin site. The API logins
 (EMS gateway, Blynk user credentials) keep their own per-minute throttle
-(apps.api.common.throttling), which answers in each dialect's shape.
+(apps.api.common.login_failures), which answers in each dialect's shape.
 """
 
 import unicodedata

@@ -1,10 +1,11 @@
-"""Product batch updates: the current values of many devices of one product in one request (the
-Blynk Platform API's batch update, in domain terms).
+"""Product batch updates: the current values of many devices of one product in one request, a
+row of values a device, each value addressed by its datastream's label.
 
-A 4 MiB request may hold 10,000 rows of hundreds of cells, or one row of 300,000 labels, so the
-work is linear in the body and does as little per cell as it can: rows are checked in one pass,
-devices and datastreams looked up in chunks as plain rows (no model instances), and only the
-cells that name one of the device's datastreams are visited.
+What a row looks like on the wire, and the rows refused for their shape, are the caller's (the
+API dialect's); here a row is a DeviceRow. A request may hold 10,000 rows of hundreds of values,
+or one row of 300,000 labels, so the work is linear in the rows and does as little per value as
+it can: devices and datastreams are looked up in chunks as plain rows (no model instances), and
+only the values that name one of the device's datastreams are visited.
 """
 
 import enum
@@ -26,22 +27,29 @@ from .values import ValueMismatch, value_fitted
 _INT_BOUND = 2**63  # integers within it are finite doubles; larger ones are checked by value_fitted
 
 
-class RowSkip(enum.StrEnum):
-    """Why a row of a product batch update was skipped, in the order the checks run."""
+class DeviceSkip(enum.StrEnum):
+    """Why a row's device was not updated, in the order the checks run."""
 
-    INVALID_ROW_SIZE = "invalid_row_size"
-    NULL_DEVICE_ID = "null_device_id"
-    NON_NUMERIC_DEVICE_ID = "non_numeric_device_id"
     DEVICE_NOT_FOUND = "device_not_found"
     NO_ACCESS_TO_DEVICE = "no_access_to_device"
     WRONG_PRODUCT = "wrong_product"
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    """One row of a batch update: `index`, its position in the request (the skipped rows are
+    reported by it); `uid`, its device; `values`, one a label, in the order of the labels."""
+
+    index: int
+    uid: int
+    values: Sequence[Any]
+
+
 @dataclass(frozen=True)
 class SkippedRow:
     index: int
-    reason: RowSkip
-    device_id: Any = None
+    reason: DeviceSkip
+    uid: int
 
 
 @dataclass(frozen=True)
@@ -50,23 +58,6 @@ class BatchUpdateResult:
 
     applied: int
     skipped: list[SkippedRow] = field(default_factory=list)
-
-    def counts(self) -> dict[RowSkip, int]:
-        result = dict.fromkeys(RowSkip, 0)
-        for row in self.skipped:
-            result[row.reason] += 1
-        return result
-
-
-def _device_id(cell: Any) -> int | None:
-    """A row's device id: a JSON integer or a string of digits; None when it is neither."""
-    if isinstance(cell, bool):
-        return None
-    if isinstance(cell, int):
-        return cell
-    if isinstance(cell, str) and cell.isascii() and cell.isdigit() and len(cell) <= 18:
-        return int(cell)
-    return None
 
 
 def _product_roots(organization) -> dict[int, int]:
@@ -83,25 +74,6 @@ def _product_roots(organization) -> dict[int, int]:
     return roots
 
 
-def _row_devices(rows: Sequence[Any], width: int) -> tuple[list[int | None], list[SkippedRow]]:
-    """Each row's device uid (None for a skipped row), and the rows skipped for their shape."""
-    ids: list[int | None] = []
-    skipped: list[SkippedRow] = []
-    for index, row in enumerate(rows):
-        if not isinstance(row, list) or len(row) != width:
-            skipped.append(SkippedRow(index, RowSkip.INVALID_ROW_SIZE))
-            ids.append(None)
-        elif row[0] is None:
-            skipped.append(SkippedRow(index, RowSkip.NULL_DEVICE_ID))
-            ids.append(None)
-        elif (uid := _device_id(row[0])) is None:
-            skipped.append(SkippedRow(index, RowSkip.NON_NUMERIC_DEVICE_ID, row[0]))
-            ids.append(None)
-        else:
-            ids.append(uid)
-    return ids, skipped
-
-
 def _devices(organization, uids: list[int]) -> dict[int, Device]:
     devices: dict[int, Device] = {}
     for start in range(0, len(uids), LOOKUP_CHUNK):
@@ -116,9 +88,9 @@ def _devices(organization, uids: list[int]) -> dict[int, Device]:
 
 
 def _targets(device_pks: list[int], labels: list[str]) -> dict[int, list[tuple[int, StreamTarget]]]:
-    """For each device, its datastreams named by a label, each with the row position of its cell.
-    Labels are not unique on a device: the lowest stream id with the label is addressed."""
-    column_of = {label: column for column, label in enumerate(labels, start=1)}
+    """For each device, its datastreams named by a label, each with the position of its value in
+    a row. Labels are not unique on a device: the lowest stream id with the label is addressed."""
+    column_of = {label: column for column, label in enumerate(labels)}
     named: dict[tuple[int, str], tuple[int, StreamTarget]] = {}
     for start in range(0, len(device_pks), LOOKUP_CHUNK):
         streams = DataStream.objects.filter(device_id__in=device_pks[start : start + LOOKUP_CHUNK])
@@ -141,40 +113,38 @@ def product_batch_update(
     *,
     organization,
     labels: list[str],
-    rows: Sequence[Any],
+    rows: Sequence[DeviceRow],
     owner=None,
     at_ms: int | None = None,
 ) -> BatchUpdateResult:
-    """Set current values of many devices of one product: row = [device id, value per label].
+    """Set current values of many devices of one product: each row a device's values, one a label.
 
     The product is that of the first valid row's device (its root product, so sub-products count
-    as their parent); rows are skipped, with a RowSkip reason, when they have the wrong length,
-    no or a non-numeric device id, name a device that is not in the organization, one the caller
-    may not see (`owner`: only that user's devices are accessible), or one of another product
-    or of none. In a valid row a `null` cell, a label the device has no datastream for, and a
-    value that does not fit the datastream's type are skipped silently; a datastream named in
-    several rows keeps the last value. Numeric values are recorded in history at `at_ms`
-    (default now). Raises Invalid when no row names a valid device.
+    as their parent); rows are skipped, with a DeviceSkip reason, when they name a device that
+    is not in the organization, one the caller may not see (`owner`: only that user's devices
+    are accessible), or one of another product or of none. In a valid row a None value, a label
+    the device has no datastream for, and a value that does not fit the datastream's type are
+    skipped silently; a datastream named in several rows keeps the last value. Numeric values
+    are recorded in history at `at_ms` (default now). Raises Invalid when no row names a valid
+    device.
     """
-    ids, skipped = _row_devices(rows, len(labels) + 1)
-    devices = _devices(organization, sorted({uid for uid in ids if uid is not None and 0 <= uid <= MAX_UID}))
+    devices = _devices(organization, sorted({row.uid for row in rows if 0 <= row.uid <= MAX_UID}))
     roots = _product_roots(organization)
 
     product = None
-    valid: list[tuple[int, Device]] = []
-    for index, uid in enumerate(ids):
-        if uid is None:
-            continue
-        device = devices.get(uid)
+    skipped: list[SkippedRow] = []
+    valid: list[tuple[DeviceRow, Device]] = []
+    for row in rows:
+        device = devices.get(row.uid)
         if device is None:
-            skipped.append(SkippedRow(index, RowSkip.DEVICE_NOT_FOUND, uid))
+            skipped.append(SkippedRow(row.index, DeviceSkip.DEVICE_NOT_FOUND, row.uid))
         elif owner is not None and device.owner_id != owner.pk:
-            skipped.append(SkippedRow(index, RowSkip.NO_ACCESS_TO_DEVICE, uid))
+            skipped.append(SkippedRow(row.index, DeviceSkip.NO_ACCESS_TO_DEVICE, row.uid))
         elif device.product_id is None or (product is not None and roots[device.product_id] != product):
-            skipped.append(SkippedRow(index, RowSkip.WRONG_PRODUCT, uid))
+            skipped.append(SkippedRow(row.index, DeviceSkip.WRONG_PRODUCT, row.uid))
         else:
             product = roots[device.product_id]
-            valid.append((index, device))
+            valid.append((row, device))
     if not valid:
         raise Invalid("No row names a valid device to take the product from.", field="rows")
 
@@ -184,14 +154,14 @@ def product_batch_update(
     # usable cell is its value, and a device's earlier rows are visited only for the
     # datastreams still without one (none, usually, however many rows repeat the device).
     unset: dict[int, list[tuple[int, StreamTarget]]] = {}
-    for index, device in reversed(valid):
+    for row, device in reversed(valid):
         left = unset[device.pk] if device.pk in unset else targets.get(device.pk, [])
         if not left:
             continue
-        row = rows[index]
+        values = row.values
         still = []
         for column, stream in left:
-            cell = row[column]
+            cell = values[column]
             if cell is None:
                 still.append((column, stream))
                 continue
@@ -209,4 +179,4 @@ def product_batch_update(
         unset[device.pk] = still
     with transaction.atomic(durable=True):
         values_apply(latest.values(), at_ms=now_ms() if at_ms is None else at_ms)
-    return BatchUpdateResult(applied=len(valid), skipped=sorted(skipped, key=lambda row: row.index))
+    return BatchUpdateResult(applied=len(valid), skipped=skipped)

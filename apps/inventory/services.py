@@ -1,5 +1,5 @@
-"""Writes to datastreams: current values, widget properties and history imports (the Blynk
-Platform API's writes, in domain terms; product batch updates are in batch_update.py).
+"""Writes to datastreams: current values, widget properties and history imports (product batch
+updates are in batch_update.py).
 
 A datastream keeps its current value on its row; a numeric one (integer, double, enum) also keeps
 a history in its Series, written through the store only (`store.write`), so what is written here
@@ -12,7 +12,6 @@ QuotaExceeded) for input that breaks a rule, before anything is stored.
 """
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,11 +19,9 @@ from typing import Any
 
 import numpy as np
 import orjson
-from django.conf import settings
 from django.db import connection, transaction
 
 from apps.core.exceptions import Invalid, QuotaExceeded
-from apps.core.text import NUL
 from apps.core.time import now_ms
 from apps.timeseries.models import Series, ms_to_datetime
 from apps.timeseries.store import TS_RANGE_TEXT, Policy, SampleBatch, ts_outside_range, write
@@ -37,11 +34,6 @@ DAY_MS = 86_400_000
 # Ids are looked up in chunks: SQLite allows a limited number of parameters a statement.
 LOOKUP_CHUNK = 900
 BULK_CREATE_BATCH = 1_000
-
-PROPERTY_VALUE_MAX_LENGTH = 200
-WIDGET_PROPERTIES = ("label", "color", "min", "max", "step", "units")
-_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
-_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 # --- values and their types ----------------------------------------------------------------------
@@ -194,7 +186,7 @@ def datastream_value_set(*, datastream: DataStream, value: Any, at_ms: int | Non
 @transaction.atomic(durable=True)
 def datastream_values_set(*, device: Device, values: dict[int, Any], at_ms: int | None = None) -> int:
     """Set several current values of one device, by stream id. Unknown stream ids and values
-    that do not fit their datastream's type are skipped silently (the Blynk rule). Returns how
+    that do not fit their datastream's type are skipped silently, not refused. Returns how
     many were set."""
     if not values:
         return 0
@@ -221,48 +213,18 @@ def datastream_values_set(*, device: Device, values: dict[int, Any], at_ms: int 
 # --- widget properties ---------------------------------------------------------------------------
 
 
-def _property_value(name: str, value: str) -> Any:
-    """The stored form of widget property `name`; Invalid naming the rule it breaks."""
-    if name == "color":
-        if not _COLOR.fullmatch(value):
-            raise Invalid("'value' must be a color in the form #RRGGBB for property 'color'.", field="value")
-        return value
-    if name in ("min", "max", "step"):
-        text = value.strip()
-        number = float(text) if _DECIMAL.fullmatch(text) else math.nan
-        if not math.isfinite(number):
-            raise Invalid(f"'value' must be a number for property '{name}'.", field="value")
-        if name == "step" and number <= 0:
-            raise Invalid("'value' must be a positive number for property 'step'.", field="value")
-        return int(number) if number.is_integer() and re.fullmatch(r"[+-]?\d+", text) else number
-    if name == "label" and not value.strip():
-        raise Invalid("'value' must not be blank for property 'label'.", field="value")
-    return value
-
-
-def datastream_property_set(*, datastream: DataStream, name: str, value: str) -> None:
-    """Set one widget property of a datastream.
-
-    `name` is one of WIDGET_PROPERTIES; `value` a string of at most 200 characters that fits it:
-    `color` is #RRGGBB, `min`/`max`/`step` are decimal numbers (stored as numbers; `step` > 0),
-    `label` is not blank, `units` any text (empty clears it). The widget label is a property;
-    the datastream's own label (which batch updates address) does not change.
+def datastream_property_set(*, datastream: DataStream, name: str, value: Any) -> None:
+    """Set one widget property of a datastream to `value` (JSON, without a NUL: it is kept as
+    jsonb), the other properties kept. Which properties a widget has, and what each may hold,
+    is the caller's to check. The widget label is a property; the datastream's own label (which
+    batch updates address) does not change.
     """
-    if name not in WIDGET_PROPERTIES:
-        raise Invalid(f"'property' must be one of {', '.join(WIDGET_PROPERTIES)}.", field="property")
-    if not isinstance(value, str):
-        raise Invalid("'value' must be a string.", field="value")
-    if len(value) > PROPERTY_VALUE_MAX_LENGTH:
-        raise Invalid(f"'value' must be at most {PROPERTY_VALUE_MAX_LENGTH} characters.", field="value")
-    if NUL in value:  # properties are kept as jsonb, which cannot hold one (apps.core.text)
-        raise Invalid("'value' may not contain the NUL character (U+0000).", field="value")
-    stored = _property_value(name, value)
     with transaction.atomic(durable=True):
         locked = DataStream.objects.select_for_update().get(pk=datastream.pk)
         # Properties stored as something other than an object (before the admin checked them)
         # are replaced, not merged into: `{**[...]}` was a 500.
         kept = locked.properties if isinstance(locked.properties, dict) else {}
-        locked.properties = {**kept, name: stored}
+        locked.properties = {**kept, name: value}
         locked.save(update_fields=["properties"])
     datastream.properties = locked.properties
 
@@ -332,12 +294,17 @@ def device_import_quota_take(*, device: Device, points: int, at_ms: int) -> None
 
 
 def datastream_history_import(
-    *, datastream: DataStream, ts: Sequence[int], values: Sequence[float], at_ms: int | None = None
+    *,
+    datastream: DataStream,
+    ts: Sequence[int],
+    values: Sequence[float],
+    window_days: int,
+    at_ms: int | None = None,
 ) -> HistoryImportResult:
     """Import history points (epoch ms, value) into a numeric datastream, all or nothing.
 
-    A timestamp outside the store's range, or more than BLYNK_IMPORT_WINDOW_DAYS (30) days before
-    `at_ms` (default now), refuses the request (Invalid naming the first such index); one more
+    A timestamp outside the store's range, or more than `window_days` days before `at_ms`
+    (default now), refuses the request (Invalid naming the first such index); one more
     than that many days after `at_ms`, but within the range, is skipped silently. The points
     kept count against the device's daily import quota (QuotaExceeded, nothing stored, nothing
     counted) and are written with one store write under the overwrite policy: a stored value at
@@ -359,12 +326,12 @@ def datastream_history_import(
     if len(outside):
         index = int(outside[0])
         raise Invalid(f"The timestamp at index {index} is outside {TS_RANGE_TEXT}.", field="ts", index=index)
-    window_ms = settings.BLYNK_IMPORT_WINDOW_DAYS * DAY_MS
+    window_ms = window_days * DAY_MS
     too_old = np.flatnonzero(stamps < at_ms - window_ms)
     if len(too_old):
         index = int(too_old[0])
         raise Invalid(
-            f"The timestamp at index {index} is more than {settings.BLYNK_IMPORT_WINDOW_DAYS} days in the "
+            f"The timestamp at index {index} is more than {window_days} days in the "
             "past; older timestamps are not accepted.",
             field="ts",
             index=index,

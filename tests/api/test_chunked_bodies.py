@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.imports.models import ImportJob
-from tests.reliability.conftest import tokens_for
+from tests.api.dialect_clients import tokens_for
 
 MESSAGE = "A chunked request body needs a server that reads it; send Content-Length."
 

@@ -6,7 +6,6 @@ both databases: a 400 in the dialect's shape, or, where it is a credential, exac
 wrong credential gets. And nothing is written.
 """
 
-import base64
 import logging
 from urllib.parse import urlencode
 
@@ -21,10 +20,10 @@ from rest_framework.test import APIClient
 from apps.access.models import RefreshToken
 from apps.imports.models import ImportJob
 from apps.inventory.models import DataStream
+from tests.api.dialect_clients import AUDIENCE, basic
 from tests.timeseries.helpers import store_snapshot
 
 NUL = "\x00"
-AUDIENCE = "https://horizon.siemens.com"
 NUL_TEXTS = ["\x00", "v1\x00", "a\x00b", "\x00" * 3]
 SERIES = {"datetime": [1], "val": [1]}
 
@@ -38,10 +37,6 @@ def world() -> list:
         list(DataStream.objects.order_by("pk").values_list("pk", "value", "value_updated_at", "properties")),
         RefreshToken.objects.count(),
     ]
-
-
-def basic(client_id: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from apps.inventory.models import DataStream, Device, Load, Partition, Point, Pr
 from apps.tenancy.models import Organization
 from apps.timeseries.models import Series
 from apps.timeseries.store import Policy, SampleBatch, write
-from tests.reliability.conftest import tokens_for
+from tests.api.dialect_clients import tokens_for
 
 from .endpoints import endpoints
 

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, transaction
 
 from apps.core.exceptions import Invalid, QuotaExceeded
-from apps.inventory.batch_update import product_batch_update
+from apps.inventory.batch_update import DeviceRow, product_batch_update
 from apps.inventory.models import DeviceImportDay, ValueType
 from apps.inventory.services import datastream_history_import, datastream_values_set, device_import_quota_take
 from apps.timeseries.query import samples_page
@@ -54,7 +54,11 @@ def test_a_request_larger_than_the_limit_is_refused_on_an_empty_day(stream):
 def test_a_history_import_is_all_or_nothing(stream):
     with pytest.raises(Invalid) as too_old:
         datastream_history_import(
-            datastream=stream, ts=[AT_MS, AT_MS - 31 * 86_400_000], values=[1.0, 2.0], at_ms=AT_MS
+            datastream=stream,
+            ts=[AT_MS, AT_MS - 31 * 86_400_000],
+            values=[1.0, 2.0],
+            window_days=30,
+            at_ms=AT_MS,
         )
 
     assert (too_old.value.field, too_old.value.index) == ("ts", 1)
@@ -64,7 +68,7 @@ def test_a_history_import_is_all_or_nothing(stream):
 
 def test_a_history_import_skips_far_future_points_and_counts_the_rest(stream):
     result = datastream_history_import(
-        datastream=stream, ts=[AT_MS, AT_MS + 31 * 86_400_000], values=[1.0, 2.0], at_ms=AT_MS
+        datastream=stream, ts=[AT_MS, AT_MS + 31 * 86_400_000], values=[1.0, 2.0], window_days=30, at_ms=AT_MS
     )
 
     assert (result.accepted, result.skipped) == (1, 1)
@@ -78,7 +82,7 @@ def test_a_history_import_into_a_location_datastream_is_invalid(org):
     )
 
     with pytest.raises(Invalid, match="location datastream: history is kept for numeric datastreams"):
-        datastream_history_import(datastream=location, ts=[AT_MS], values=[1.0], at_ms=AT_MS)
+        datastream_history_import(datastream=location, ts=[AT_MS], values=[1.0], window_days=30, at_ms=AT_MS)
 
 
 def test_values_set_skips_unknown_ids_and_values_of_the_wrong_type(stream):
@@ -99,9 +103,8 @@ def test_a_batch_update_follows_sub_products_to_their_root(org):
     second = DataStreamFactory(device=DeviceFactory(organization=org, uid=2, product=grandchild), label="T")
     DeviceFactory(organization=OrganizationFactory(), uid=3, product=None)
 
-    result = product_batch_update(
-        organization=org, labels=["T"], rows=[[1, 1.5], [2, 2.5], [3, 3]], at_ms=AT_MS
-    )
+    rows = [DeviceRow(0, 1, [1.5]), DeviceRow(1, 2, [2.5]), DeviceRow(2, 3, [3])]
+    result = product_batch_update(organization=org, labels=["T"], rows=rows, at_ms=AT_MS)
 
     assert result.applied == 2
     assert [(row.index, row.reason.value) for row in result.skipped] == [(2, "device_not_found")]

@@ -20,8 +20,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from apps.tenancy.models import Organization
-
-from .conftest import AUDIENCE, Tokens, basic
+from tests.api.dialect_clients import AUDIENCE, Tokens, basic
 
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 OVER_EVERY_LIMIT = 64 * 1024 * 1024

@@ -28,8 +28,9 @@ from apps.inventory.models import DataStream, Device, DeviceImportDay, Load, Par
 from apps.tenancy.models import Organization
 from apps.timeseries.models import Series
 from apps.timeseries.store import Policy, SampleBatch, write
+from tests.api.dialect_clients import Tokens, basic
 
-from .conftest import HTTP_METHODS, Tokens, basic, dialect_endpoints
+from .conftest import HTTP_METHODS, dialect_endpoints
 
 NOW_MS = int(timezone.now().timestamp() * 1000)
 MISSING_UID = 7999

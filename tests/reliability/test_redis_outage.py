@@ -19,9 +19,9 @@ from rest_framework.test import APIClient
 from apps.tenancy.models import Organization
 from apps.timeseries import query
 from apps.timeseries.models import Series
+from tests.api.dialect_clients import AUDIENCE, basic, bearer, iotorq_client, tokens_for
 
 from . import crash_support as support
-from .conftest import AUDIENCE, tokens_for
 
 pytestmark = [
     pytest.mark.reliability,
@@ -98,12 +98,6 @@ def answer(call, *args, **kwargs):
     return response, time.monotonic() - started
 
 
-def bearer(token: str, kind: str = "Bearer") -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"{kind} {token}")
-    return client
-
-
 def dialect_requests(tokens, demo) -> dict[str, tuple]:
     """One authenticated request of every dialect (and both password logins): (client, method,
     path, body, expected status)."""
@@ -114,7 +108,7 @@ def dialect_requests(tokens, demo) -> dict[str, tuple]:
     blynk_basic = {"HTTP_AUTHORIZATION": _basic(demo["blynk"])}
     return {
         "iotorq import": (
-            bearer(tokens.iotorq, "Token"),
+            iotorq_client(tokens.iotorq),
             "post",
             "/ems/api/import/",
             [{"id_type": "pk", "id_value": series_id, "series": {"datetime": [1_500_000_000], "val": [1.5]}}],
@@ -153,8 +147,6 @@ def dialect_requests(tokens, demo) -> dict[str, tuple]:
 
 
 def _basic(credentials: dict) -> str:
-    from .conftest import basic
-
     return basic(credentials["client_id"], credentials["client_secret"])
 
 

@@ -22,15 +22,12 @@ from rest_framework.test import APIClient
 from apps.access.models import Dialect
 from apps.access.services import api_token_issue, oauth_client_issue, oauth_client_secret_rotate
 from apps.tenancy.models import Organization
+from tests.api.dialect_clients import AUDIENCE, Tokens, authorized, basic, blynk_token
 
-from .conftest import AUDIENCE, Tokens, basic, blynk_token, dialect_endpoints
+from .conftest import dialect_endpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 BLYNK = "/api/v1/organization"
-
-
-def bearer(header: str) -> APIClient:
-    return APIClient(HTTP_AUTHORIZATION=header)
 
 
 # A request per dialect that succeeds with that dialect's credentials (and answers 401 without).
@@ -168,9 +165,9 @@ def _forgeries(token: str) -> dict[str, str]:
 def test_a_jwt_resigned_with_another_algorithm_or_key_is_refused(dialect, tokens_a):
     token = getattr(tokens_a, JWT_DIALECTS[dialect])
     path = _protected(tokens_a)[dialect]
-    assert _authenticated(bearer(f"Bearer {token}").get(path))
+    assert _authenticated(authorized(f"Bearer {token}").get(path))
 
-    refused = {name: bearer(f"Bearer {forged}").get(path) for name, forged in _forgeries(token).items()}
+    refused = {name: authorized(f"Bearer {forged}").get(path) for name, forged in _forgeries(token).items()}
 
     assert {name: r.status_code for name, r in refused.items() if not _is_401_in_shape(dialect, r)} == {}
 
@@ -191,7 +188,7 @@ def test_a_jwt_works_until_its_lifetime_ends_and_never_after(kind, tokens_a):
     token = getattr(tokens_a, field)
     issued = datetime.fromtimestamp(_claims(token)["iat"], UTC)
     assert _claims(token)["exp"] - _claims(token)["iat"] == lifetime
-    api, path = bearer(f"Bearer {token}"), _protected(tokens_a)[dialect]
+    api, path = authorized(f"Bearer {token}"), _protected(tokens_a)[dialect]
 
     with time_machine.travel(issued + timedelta(seconds=lifetime - 2), tick=False):
         assert _authenticated(api.get(path))
@@ -234,10 +231,10 @@ def test_a_credential_of_one_dialect_is_refused_by_every_other(source, target, t
     secret = getattr(tokens_a, CREDENTIALS[source])
     path = _protected(tokens_a)[target]
     own = {"iotorq": "iotorq", "blynk": "blynk", "buildingx": "buildingx", "gavazzi": "ems"}[target]
-    assert _authenticated(bearer(tokens_a.header(own)).get(path))
+    assert _authenticated(authorized(tokens_a.header(own)).get(path))
 
     # Presented the way the target dialect expects its own credentials, and the source's way.
-    answers = [bearer(f"{scheme} {secret}").get(path) for scheme in ("Token", "Bearer")]
+    answers = [authorized(f"{scheme} {secret}").get(path) for scheme in ("Token", "Bearer")]
 
     assert [r.status_code for r in answers if not _is_401_in_shape(target, r)] == []
 
@@ -333,18 +330,18 @@ def _write_endpoints() -> set[str]:
 def _request_for(route: str, tokens: Tokens) -> tuple[APIClient, str]:
     seed = tokens.seed
     if route.startswith("ems/"):
-        return bearer(tokens.header("iotorq")), f"/{route}"
+        return authorized(tokens.header("iotorq")), f"/{route}"
     if route == "oauth2/token":
         client = APIClient(
             HTTP_AUTHORIZATION=basic(seed["blynk"]["client_id"], seed["blynk"]["client_secret"])
         )
         return client, "/oauth2/token?grant_type=client_credentials"
     if route.startswith("api/"):
-        return bearer(tokens.header("blynk")), f"/{route}"
+        return authorized(tokens.header("blynk")), f"/{route}"
     if route.startswith("ingest/"):
         point = seed["buildingx"]
         return (
-            bearer(tokens.header("buildingx")),
+            authorized(tokens.header("buildingx")),
             f"/ingest/partitions/{point['partition_id']}/points/{point['point_id']}/values",
         )
     return APIClient(), f"/{route}"
@@ -475,9 +472,9 @@ def test_no_log_line_holds_a_credential(demo, tokens_a, caplog):
             )
             for kind, path in _protected(tokens_a).items():
                 header = tokens_a.header({"gavazzi": "ems"}.get(kind, kind))
-                bearer(header).get(path)
-                bearer(header + "x").get(path)  # a wrong one
-            bearer(f"Bearer {user_token}").get(_protected(tokens_a)["blynk"])
+                authorized(header).get(path)
+                authorized(header + "x").get(path)  # a wrong one
+            authorized(f"Bearer {user_token}").get(_protected(tokens_a)["blynk"])
     finally:
         connection.force_debug_cursor = False
 

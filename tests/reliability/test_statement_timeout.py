@@ -17,8 +17,7 @@ from apps.api.common.errors import STATEMENT_TIMEOUT_MESSAGE
 from apps.inventory.demo import demo_seed
 from apps.inventory.models import Signal
 from apps.tenancy.services import roles_sync
-
-from .conftest import tokens_for
+from tests.api.dialect_clients import tokens_for
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's statement_timeout")
 

@@ -7,7 +7,7 @@
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from apps.api.common.errors import problem_for
+from apps.api.common.errors import OAuthError, oauth_error_response, problem_for
 
 # The vendor's messages, verbatim (API.md §2), grammar included.
 DEVICE_NOT_FOUND = "Device with identifier {} is not found or belong to another organization."
@@ -23,17 +23,6 @@ def exception_handler(exc, context):
     return Response({"error": {"message": problem.message}}, status=problem.status, headers=problem.headers)
 
 
-class OAuthError(drf.APIException):
-    """An RFC 6749 token-endpoint error: `error` is the code, the detail its description."""
-
-    status_code = 400
-
-    def __init__(self, error: str, description: str, *, status: int = 400):
-        super().__init__(description)
-        self.error = error
-        self.status_code = status
-
-
 # Statuses with no RFC 6749 code of their own: 429 borrows `slow_down` (RFC 8628), 503 the
 # authorization endpoint's `temporarily_unavailable`; 405, 413 and 415 are malformed requests.
 _CODE_FOR_STATUS = {429: "slow_down", 503: "temporarily_unavailable"}
@@ -43,7 +32,7 @@ def token_exception_handler(exc, context):
     """Every error of POST /oauth2/token in the RFC 6749 shape. A client that presents no or
     wrong credentials is `invalid_client` (401, `WWW-Authenticate: Basic`)."""
     if isinstance(exc, OAuthError):
-        return Response({"error": exc.error, "error_description": str(exc.detail)}, status=exc.status_code)
+        return oauth_error_response(exc)
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
         description = (
             "Client authentication is required: HTTP Basic or client_id and client_secret."

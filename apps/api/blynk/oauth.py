@@ -16,12 +16,14 @@ from apps.access.services import (
     oauth_token_refresh,
     organization_user_login,
 )
-from apps.api.common.throttling import client_address, login_failures
+from apps.api.common.errors import OAuthError
+from apps.api.common.login_failures import login_failures
 from apps.api.common.views import DEFAULT_BODY_LIMIT, TenantViewSet
+from apps.core.clients import client_address
 
-from . import schema
+from . import openapi
 from .authentication import BlynkClientAuthentication, token_params
-from .errors import OAuthError, token_exception_handler
+from .errors import token_exception_handler
 
 GRANTS = ("client_credentials", "refresh_token", "user_credentials", "password")
 # RFC 6749 §5.1: token responses must not be cached.
@@ -47,23 +49,23 @@ class TokenViewSet(TenantViewSet):
     @extend_schema(
         tags=["Blynk"],
         summary="Get an access token",
-        description=schema.GRANT_DESCRIPTION,
-        parameters=schema.TOKEN_PARAMETERS,
+        description=openapi.GRANT_DESCRIPTION,
+        parameters=openapi.TOKEN_PARAMETERS,
         request=None,
         responses={
-            200: schema.BlynkTokenSerializer,
+            200: openapi.BlynkTokenSerializer,
             400: OpenApiResponse(
-                schema.BlynkOAuthErrorSerializer,
+                openapi.BlynkOAuthErrorSerializer,
                 description="invalid_request, invalid_grant, unauthorized_client or unsupported_grant_type",
             ),
-            401: OpenApiResponse(schema.BlynkOAuthErrorSerializer, description="invalid_client"),
-            413: OpenApiResponse(schema.BlynkOAuthErrorSerializer, description="invalid_request"),
+            401: OpenApiResponse(openapi.BlynkOAuthErrorSerializer, description="invalid_client"),
+            413: OpenApiResponse(openapi.BlynkOAuthErrorSerializer, description="invalid_request"),
             429: OpenApiResponse(
-                schema.BlynkOAuthErrorSerializer,
+                openapi.BlynkOAuthErrorSerializer,
                 description="slow_down: the organization's request limit, or 10 failed user logins a "
                 "minute for one username and address",
             ),
-            503: OpenApiResponse(schema.BlynkOAuthErrorSerializer, description="temporarily_unavailable"),
+            503: OpenApiResponse(openapi.BlynkOAuthErrorSerializer, description="temporarily_unavailable"),
         },
     )
     def create(self, request):

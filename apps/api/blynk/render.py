@@ -3,10 +3,11 @@
 import reprlib
 from datetime import UTC, datetime, timedelta
 
-from apps.inventory.batch_update import BatchUpdateResult, RowSkip
 from apps.inventory.models import DataStream, ValueType
 from apps.inventory.values import value_fits
 from apps.timeseries.query import SampleRow
+
+from .batch_rows import RowSkip, SkippedRow, skip_counts
 
 MAX_SKIPPED_ROWS = 100
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -79,13 +80,13 @@ def history(total: int, rows: list[SampleRow], value_type: str) -> dict:
     }
 
 
-def batch_update(result: BatchUpdateResult, *, debug: bool) -> dict:
+def batch_update(skipped: list[SkippedRow], *, debug: bool) -> dict:
     """Debug mode: a reason per skipped row (the first 100); counter mode: every counter."""
     if debug:
         return {
             "skippedRows": [
                 f"Row {row.index}: " + _REASONS[row.reason].format(device_id=_SHOWN.repr(row.device_id))
-                for row in result.skipped[:MAX_SKIPPED_ROWS]
+                for row in skipped[:MAX_SKIPPED_ROWS]
             ]
         }
-    return {COUNTERS[reason]: count for reason, count in result.counts().items()}
+    return {COUNTERS[reason]: count for reason, count in skip_counts(skipped).items()}

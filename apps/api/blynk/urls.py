@@ -5,6 +5,8 @@ so each is mapped to its viewset action here."""
 
 from django.urls import path, re_path
 
+from apps.api.common.views import EVERY_METHOD
+
 from . import oauth, views
 
 ORG = "api/v1/organization"
@@ -14,8 +16,6 @@ def route(pattern: str, method: str, action: str, name: str):
     viewset = views.DataStreamViewSet.as_view({method: action})
     return path(pattern, viewset, name=f"blynk-{name}")
 
-
-EVERY_METHOD = {method: "unknown" for method in ("get", "post", "put", "patch", "delete")}
 
 urlpatterns = [
     path("oauth2/token", oauth.TokenViewSet.as_view({"post": "create"}), name="blynk-token"),

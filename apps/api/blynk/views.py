@@ -3,10 +3,12 @@ call selectors and services, render."""
 
 from typing import ClassVar
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from apps.api.common.views import PublicViewSet, TenantViewSet
+from apps.api.common import views as common
+from apps.api.common.views import TenantViewSet
 from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors, services
 from apps.inventory.batch_update import product_batch_update
@@ -14,12 +16,13 @@ from apps.inventory.models import DataStream, Device
 from apps.timeseries import query
 from apps.timeseries.selectors import samples_total
 
-from . import render, schema
+from . import batch_rows, openapi, render
 from .authentication import BlynkAuthentication
 from .errors import DATASTREAM_NOT_FOUND, DEVICE_NOT_FOUND, exception_handler
 from .filters import BatchDataStreamValuesFilter, DataStreamValuesFilter, HistoryFilter
-from .parsing import OrjsonParser, batch_update_body, body_field, body_id, body_object, import_points
+from .parsing import BlynkJSONParser, batch_update_body, body_field, body_id, body_object, import_points
 from .permissions import ORG_DEVICE_DATA_IMPORT, ORG_DEVICES_CONTROL, device_owner_scope
+from .widget_properties import WIDGET_PROPERTIES, widget_property_value
 
 BODY_LIMIT = 4 * 1024 * 1024
 MAX_IMPORT_VALUES = 10_000
@@ -33,7 +36,7 @@ class DataStreamViewSet(TenantViewSet):
     permissions (`scope`) before anything about its devices is looked up."""
 
     authentication_classes: ClassVar = [BlynkAuthentication]
-    parser_classes: ClassVar = [OrjsonParser]
+    parser_classes: ClassVar = [BlynkJSONParser]
     exception_handler = staticmethod(exception_handler)
     body_limit = BODY_LIMIT
     filtersets: ClassVar = {
@@ -65,8 +68,8 @@ class DataStreamViewSet(TenantViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Get device datastream values",
-        description=schema.VALUES_DESCRIPTION,
-        responses={200: schema.BlynkDataStreamValueSerializer(many=True), **schema.ERRORS},
+        description=openapi.VALUES_DESCRIPTION,
+        responses={200: openapi.BlynkDataStreamValueSerializer(many=True), **openapi.ERRORS},
     )
     def values(self, request):
         owner = self.scope()
@@ -78,8 +81,8 @@ class DataStreamViewSet(TenantViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Get datastreams values for multiple devices",
-        description=schema.BATCH_VALUES_DESCRIPTION,
-        responses={200: schema.BlynkDeviceDataStreamsSerializer(many=True), **schema.ERRORS},
+        description=openapi.BATCH_VALUES_DESCRIPTION,
+        responses={200: openapi.BlynkDeviceDataStreamsSerializer(many=True), **openapi.ERRORS},
     )
     def batch_values(self, request):
         """Up to 10 devices (distinct ids); missing and invisible ones are left out, in request
@@ -97,8 +100,8 @@ class DataStreamViewSet(TenantViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Get datastream history",
-        description=schema.HISTORY_DESCRIPTION,
-        responses={200: schema.BlynkHistorySerializer, **schema.ERRORS},
+        description=openapi.HISTORY_DESCRIPTION,
+        responses={200: openapi.BlynkHistorySerializer, **openapi.ERRORS},
     )
     def history(self, request):
         """Samples of a numeric datastream in [from, to] (both inclusive), oldest first, 0-based
@@ -127,9 +130,9 @@ class DataStreamViewSet(TenantViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Update single datastream value",
-        description=schema.VALUE_DESCRIPTION,
-        request=schema.BlynkValueUpdateSerializer,
-        responses={204: None, **schema.ERRORS},
+        description=openapi.VALUE_DESCRIPTION,
+        request=openapi.BlynkValueUpdateSerializer,
+        responses={204: None, **openapi.ERRORS},
     )
     def set_value(self, request):
         owner = self.scope(ORG_DEVICES_CONTROL)
@@ -144,9 +147,9 @@ class DataStreamViewSet(TenantViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Update multiple datastream values",
-        description=schema.VALUES_UPDATE_DESCRIPTION,
-        request=schema.BlynkValuesUpdateSerializer,
-        responses={204: None, **schema.ERRORS},
+        description=openapi.VALUES_UPDATE_DESCRIPTION,
+        request=openapi.BlynkValuesUpdateSerializer,
+        responses={204: None, **openapi.ERRORS},
     )
     def set_values(self, request):
         owner = self.scope(ORG_DEVICES_CONTROL)
@@ -166,16 +169,17 @@ class DataStreamViewSet(TenantViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Batch update datastream values for multiple devices",
-        description=schema.BATCH_UPDATE_DESCRIPTION,
-        request=schema.BlynkBatchUpdateSerializer,
-        responses={204: None, 200: schema.BlynkBatchUpdateResultSerializer, **schema.ERRORS},
+        description=openapi.BATCH_UPDATE_DESCRIPTION,
+        request=openapi.BlynkBatchUpdateSerializer,
+        responses={204: None, 200: openapi.BlynkBatchUpdateResultSerializer, **openapi.ERRORS},
     )
     def batch_update(self, request):
         owner = self.scope(ORG_DEVICES_CONTROL)
         body = batch_update_body(body_object(request), max_rows=MAX_BATCH_ROWS)
+        rows, misshapen = batch_rows.rows_read(body.rows, len(body.labels) + 1)
         try:
             result = product_batch_update(
-                organization=self.organization, labels=body.labels, rows=body.rows, owner=owner
+                organization=self.organization, labels=body.labels, rows=rows, owner=owner
             )
         except Invalid as exc:
             if exc.field != "rows":
@@ -183,16 +187,17 @@ class DataStreamViewSet(TenantViewSet):
             raise Invalid(
                 "'updates' holds no row with a valid device to take the product from.", field="updates"
             ) from exc
-        if not result.skipped:
+        skipped = batch_rows.rows_skipped(misshapen, result)
+        if not skipped:
             return Response(status=204)
-        return Response(render.batch_update(result, debug=body.debug))
+        return Response(render.batch_update(skipped, debug=body.debug))
 
     @extend_schema(
         tags=TAGS,
         summary="Import batch data",
-        description=schema.IMPORT_DESCRIPTION,
-        request=schema.BlynkImportSerializer,
-        responses={204: None, **schema.ERRORS},
+        description=openapi.IMPORT_DESCRIPTION,
+        request=openapi.BlynkImportSerializer,
+        responses={204: None, **openapi.ERRORS},
     )
     def import_history(self, request):
         owner = self.scope(ORG_DEVICE_DATA_IMPORT)
@@ -206,35 +211,33 @@ class DataStreamViewSet(TenantViewSet):
         stream = self.datastream(self.device(uid, owner), stream_id=stream_id)
         services.datastream_require_history(datastream=stream)
         stamps, values = import_points(items)
-        services.datastream_history_import(datastream=stream, ts=stamps, values=values)
+        services.datastream_history_import(
+            datastream=stream, ts=stamps, values=values, window_days=settings.BLYNK_IMPORT_WINDOW_DAYS
+        )
         return Response(status=204)
 
     @extend_schema(
         tags=TAGS,
         summary="Update datastream widget property",
-        description=schema.PROPERTY_DESCRIPTION,
-        request=schema.BlynkPropertySerializer,
-        responses={204: None, **schema.ERRORS},
+        description=openapi.PROPERTY_DESCRIPTION,
+        request=openapi.BlynkPropertySerializer,
+        responses={204: None, **openapi.ERRORS},
     )
     def set_property(self, request):
         owner = self.scope(ORG_DEVICES_CONTROL)
         data = body_object(request)
         uid, stream_id = body_id(data, "deviceId"), body_id(data, "dataStreamId")
-        name = body_field(data, "property", str, f"one of {', '.join(services.WIDGET_PROPERTIES)}")
+        name = body_field(data, "property", str, f"one of {', '.join(WIDGET_PROPERTIES)}")
         value = body_field(data, "value", str, "a string")
         stream = self.datastream(self.device(uid, owner), stream_id=stream_id)
-        services.datastream_property_set(datastream=stream, name=name, value=value)
+        stored = widget_property_value(name, value)
+        services.datastream_property_set(datastream=stream, name=name, value=stored)
         return Response(status=204)
 
 
-class UnknownPathViewSet(PublicViewSet):
-    """Any other /api/v1|v2/organization/ path: a 404 in the Blynk error shape, for every method."""
+class UnknownPathViewSet(common.UnknownPathViewSet):
+    """Any other /api/v1|v2/organization/ path: a 404 in the Blynk error shape, for every method
+    (a body up to the datastream endpoints' limit is answered 404, not 413)."""
 
-    parser_classes: ClassVar = [OrjsonParser]
     exception_handler = staticmethod(exception_handler)
     body_limit = BODY_LIMIT
-    throttle_classes: ClassVar = []
-
-    @extend_schema(exclude=True)
-    def unknown(self, request, **kwargs):
-        raise NotFound("No such endpoint.")

@@ -11,7 +11,7 @@
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from apps.api.common.errors import problem_for
+from apps.api.common.errors import OAuthError, oauth_error_response, problem_for
 from apps.core.exceptions import Invalid
 
 # code -> title. A title names the kind of problem and never changes between occurrences
@@ -121,18 +121,6 @@ def exception_handler(exc, context):
     return _document([error], problem.status, problem.headers)
 
 
-class OAuthError(drf.APIException):
-    """A token-endpoint error: `error` is the OAuth code, the detail its description."""
-
-    status_code = 400
-
-    def __init__(self, error: str, description: str, *, status: int = 400, headers: dict | None = None):
-        super().__init__(description)
-        self.error = error
-        self.status_code = status
-        self.headers = headers
-
-
 ACCESS_DENIED = "Unauthorized"
 # RFC 6749 §5.2: a client that authenticated by the Authorization header is challenged on a 401.
 BASIC_CHALLENGE = {"WWW-Authenticate": "Basic"}
@@ -147,11 +135,7 @@ def token_exception_handler(exc, context):
     description "Unauthorized" for wrong credentials, 400 `invalid_request` for a malformed
     request."""
     if isinstance(exc, OAuthError):
-        return Response(
-            {"error": exc.error, "error_description": str(exc.detail)},
-            status=exc.status_code,
-            headers=exc.headers,
-        )
+        return oauth_error_response(exc)
     problem = problem_for(exc)
     if problem is None:
         return None

@@ -9,7 +9,8 @@ which answers JSON:API to every client.
 
 from rest_framework.negotiation import DefaultContentNegotiation
 
-from apps.api.common.renderers import ORJSONParser, ORJSONRenderer
+from apps.api.common.parsers import ORJSONParser
+from apps.api.common.renderers import ORJSONRenderer
 
 MEDIA_TYPE = "application/vnd.api+json"
 

@@ -22,9 +22,10 @@ from typing import Any
 from django.http import QueryDict
 from rest_framework.exceptions import UnsupportedMediaType
 
+from apps.api.common.errors import OAuthError
 from apps.timeseries.models import MAX_TS_MS, MIN_TS_MS, TS_RANGE_TEXT
 
-from .errors import DocumentRejected, MemberInvalid, OAuthError
+from .errors import DocumentRejected, MemberInvalid
 from .jsonapi import MEDIA_TYPE
 
 MEDIA_TYPES = (MEDIA_TYPE, "application/json")

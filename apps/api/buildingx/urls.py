@@ -6,9 +6,9 @@ serves (GET list, POST create); the token endpoint and the catch-all are mapped 
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from apps.api.common.views import EVERY_METHOD
 
-EVERY_METHOD = {method: "unknown" for method in ("get", "post", "put", "patch", "delete")}
+from . import views
 
 router = SimpleRouter(trailing_slash=False)
 router.register(

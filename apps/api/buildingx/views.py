@@ -13,16 +13,18 @@ from rest_framework.response import Response
 from apps.access.models import Dialect
 from apps.access.selectors import oauth_client_authenticate
 from apps.access.tokens import jwt_issue
+from apps.api.common import views as common
 from apps.api.common.authentication import basic_credentials
-from apps.api.common.renderers import ORJSONParser, ORJSONRenderer
+from apps.api.common.errors import OAuthError
+from apps.api.common.parsers import ORJSONParser
+from apps.api.common.renderers import ORJSONRenderer
 from apps.api.common.views import DEFAULT_BODY_LIMIT, PublicViewSet, TenantViewSet
-from apps.core.exceptions import NotFound
 from apps.timeseries import query
 from apps.timeseries.models import MAX_TS_MS, MIN_TS_MS
 
-from . import parsing, render, schema
+from . import openapi, parsing, render
 from .authentication import BuildingXAuthentication
-from .errors import ACCESS_DENIED, BASIC_CHALLENGE, OAuthError, exception_handler, token_exception_handler
+from .errors import ACCESS_DENIED, BASIC_CHALLENGE, exception_handler, token_exception_handler
 from .filters import PointValuesFilter
 from .jsonapi import FirstRendererNegotiation, JSONAPIParser, JSONAPIRenderer
 from .selectors import point_for_client
@@ -46,10 +48,10 @@ class TokenViewSet(PublicViewSet):
     @extend_schema(
         tags=[TAG],
         summary="Create a token",
-        description=schema.TOKEN_DESCRIPTION,
+        description=openapi.TOKEN_DESCRIPTION,
         auth=[],
-        request=schema.BuildingXTokenRequestSerializer,
-        responses=schema.TOKEN_RESPONSES,
+        request=openapi.BuildingXTokenRequestSerializer,
+        responses=openapi.TOKEN_RESPONSES,
     )
     def create(self, request):
         media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
@@ -107,11 +109,11 @@ class PointValuesViewSet(TenantViewSet):
     @extend_schema(
         tags=[TAG],
         summary="Post values",
-        description=schema.POST_DESCRIPTION,
-        parameters=[*schema.PATH, schema.OVERWRITE],
-        request=schema.BuildingXPointValuesSerializer,
-        examples=[schema.VENDOR_EXAMPLE],
-        responses=schema.POST_RESPONSES,
+        description=openapi.POST_DESCRIPTION,
+        parameters=[*openapi.PATH, openapi.OVERWRITE],
+        request=openapi.BuildingXPointValuesSerializer,
+        examples=[openapi.VENDOR_EXAMPLE],
+        responses=openapi.POST_RESPONSES,
     )
     def create(self, request, **path):
         point = self.point()
@@ -127,9 +129,9 @@ class PointValuesViewSet(TenantViewSet):
     @extend_schema(
         tags=[TAG],
         summary="List values (project extension)",
-        description=schema.GET_DESCRIPTION,
-        parameters=schema.PATH,
-        responses=schema.GET_RESPONSES,
+        description=openapi.GET_DESCRIPTION,
+        parameters=openapi.PATH,
+        responses=openapi.GET_RESPONSES,
     )
     def list(self, request, **path):
         point = self.point()
@@ -161,14 +163,9 @@ class PointValuesViewSet(TenantViewSet):
         )
 
 
-class UnknownPathViewSet(PublicViewSet):
+class UnknownPathViewSet(common.UnknownPathViewSet):
     """Any other path under /ingest/: 404 in the JSON:API shape, for every method."""
 
-    parser_classes: ClassVar = [JSONAPIParser, ORJSONParser]
     renderer_classes: ClassVar = [JSONAPIRenderer]
     content_negotiation_class = FirstRendererNegotiation
     exception_handler = staticmethod(exception_handler)
-
-    @extend_schema(exclude=True)
-    def unknown(self, request, **kwargs):
-        raise NotFound("No such endpoint.")

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, DataError
 from django.http import Http404
 from rest_framework import exceptions as drf
+from rest_framework.response import Response
 
 from apps.core import exceptions as ems
 
@@ -46,6 +47,28 @@ class LengthRequired(drf.APIException):
 
     status_code = 411
     default_detail = "Content-Length is required."
+
+
+class OAuthError(drf.APIException):
+    """An OAuth 2 token-endpoint error (RFC 6749 §5.2): `error` is the code, the detail its
+    description. Both token-issuing dialects (Blynk, Building X) raise it; each renders it in its
+    token endpoint's handler, as `{"error": ..., "error_description": ...}`."""
+
+    status_code = 400
+
+    def __init__(self, error: str, description: str, *, status: int = 400, headers: dict | None = None):
+        super().__init__(description)
+        self.error = error
+        self.status_code = status
+        self.headers = headers
+
+
+def oauth_error_response(exc: OAuthError) -> Response:
+    return Response(
+        {"error": exc.error, "error_description": str(exc.detail)},
+        status=exc.status_code,
+        headers=exc.headers,
+    )
 
 
 def problem_for(exc: Exception) -> Problem | None:

@@ -1,10 +1,8 @@
-"""JSON in and out with orjson: several times faster than the standard library on the large
-bodies the dialects move (a day of rollups, 10,000-value imports), and stricter where the
-contract wants it: `NaN` and `Infinity` are not JSON and do not parse."""
+"""JSON responses written with orjson: several times faster than the standard library on the
+large bodies the dialects answer (a day of rollups, a page of 10,000 samples). The parser of
+request bodies is in parsers.py."""
 
 import orjson
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 
 
@@ -18,11 +16,3 @@ class ORJSONRenderer(JSONRenderer):
         if data is None:
             return b""
         return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
-
-
-class ORJSONParser(JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return orjson.loads(stream.read() if stream is not None else b"")
-        except orjson.JSONDecodeError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from exc

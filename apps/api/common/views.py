@@ -10,14 +10,16 @@ version, the catch-alls) derives from `PublicViewSet` instead, and there is no `
 import io
 from typing import ClassVar
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.viewsets import ViewSet
 
 from apps.access.principal import Principal
+from apps.core.exceptions import NotFound
 
 from .errors import LengthRequired, PayloadTooLarge
 from .filters import ParameterBackend, QueryParameters
-from .ratelimit import OrganizationRateThrottle
+from .request_limit import OrganizationRateThrottle
 from .timeout import statement_timeout_end, statement_timeout_start
 
 DEFAULT_BODY_LIMIT = 16 * 1024
@@ -26,6 +28,8 @@ DEFAULT_BODY_LIMIT = 16 * 1024
 # dialect's shape and no `Allow` header lists it (DRF lists every method of `http_method_names`
 # that the view has, and every DRF view has `options`).
 HTTP_METHOD_NAMES = [name for name in ViewSet.http_method_names if name != "options"]
+# The methods an UnknownPathViewSet answers 404 to (urls.py: `.as_view(EVERY_METHOD)`).
+EVERY_METHOD = {method: "unknown" for method in ("get", "post", "put", "patch", "delete")}
 
 
 class HasPrincipal(BasePermission):
@@ -117,6 +121,19 @@ class PublicViewSet(DialectViewSet):
     """Answers without a principal: token endpoints, login, version and the catch-alls."""
 
     permission_classes: ClassVar = [AllowAny]
+
+
+class UnknownPathViewSet(PublicViewSet):
+    """Any other path under a dialect's prefix: 404 "No such endpoint." in the dialect's error
+    shape. Subclasses set `exception_handler` (and, where the dialect needs them, its renderers
+    and body limit); the dialect's urls.py chooses the methods (EVERY_METHOD or fewer)."""
+
+    # No principal, so the per-organization request limit has nothing to count.
+    throttle_classes: ClassVar = []
+
+    @extend_schema(exclude=True)
+    def unknown(self, request, **kwargs):
+        raise NotFound("No such endpoint.")
 
 
 class TenantViewSet(DialectViewSet):

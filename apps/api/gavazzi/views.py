@@ -17,15 +17,17 @@ from apps.access.logins import account_for_username, login_throttle_key
 from apps.access.models import Dialect
 from apps.access.services import password_login
 from apps.access.tokens import jwt_issue
+from apps.api.common import views as common
 from apps.api.common.errors import Unauthorized
-from apps.api.common.throttling import client_address, login_failures
+from apps.api.common.login_failures import login_failures
 from apps.api.common.views import PublicViewSet, TenantViewSet
+from apps.core.clients import client_address
 from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors
 from apps.timeseries import query
 from apps.timeseries.selectors import rollup_page, series_current
 
-from . import render, schema
+from . import openapi, render
 from .authentication import API_PERMISSION, GavazziAuthentication
 from .errors import exception_handler
 from .filters import (
@@ -36,7 +38,8 @@ from .filters import (
     SignalHistoryFilter,
     epoch_ms_now,
 )
-from .schema import LoginSerializer, TokenSerializer
+from .openapi import TokenSerializer
+from .serializers import LoginSerializer
 
 TAGS = ["EMS gateway"]
 # The reads of the signals of a device or a load (`/v1/devices/{uid}/realtime`, ...).
@@ -49,13 +52,13 @@ SCOPED_READS = {
 
 
 def documented(docs: tuple[str, str], response, **kwargs):
-    """The schema of a read: its summary and description (schema.py), its 200 body, the errors."""
+    """The schema of a read: its summary and description (openapi.py), its 200 body, the errors."""
     summary, description = docs
     return extend_schema(
         tags=TAGS,
         summary=summary,
         description=description,
-        responses={200: response, **schema.ERRORS},
+        responses={200: response, **openapi.ERRORS},
         **kwargs,
     )
 
@@ -75,9 +78,9 @@ class VersionViewSet(PublicViewSet):
     @extend_schema(
         tags=TAGS,
         summary="API version",
-        description=schema.VERSION_DESCRIPTION,
+        description=openapi.VERSION_DESCRIPTION,
         auth=[],
-        responses={200: schema.VersionSerializer},
+        responses={200: openapi.VersionSerializer},
     )
     def retrieve(self, request):
         return Response({"api_ver": 1})
@@ -96,10 +99,10 @@ class LoginViewSet(PublicViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Log in",
-        description=schema.LOGIN_DESCRIPTION,
+        description=openapi.LOGIN_DESCRIPTION,
         auth=[],
         request=LoginSerializer,
-        responses={200: TokenSerializer, **schema.LOGIN_ERRORS},
+        responses={200: TokenSerializer, **openapi.LOGIN_ERRORS},
     )
     def create(self, request):
         serializer = LoginSerializer(data=request.data)
@@ -235,8 +238,8 @@ class GatewayViewSet(GavazziViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Gateway serial number",
-        description=schema.SN_DESCRIPTION,
-        responses={200: schema.SerialNumberSerializer, **schema.ERRORS},
+        description=openapi.SN_DESCRIPTION,
+        responses={200: openapi.SerialNumberSerializer, **openapi.ERRORS},
     )
     def serial_number(self, request):
         return Response({"sn": self.organization.sn})
@@ -244,13 +247,17 @@ class GatewayViewSet(GavazziViewSet):
     @extend_schema(
         tags=TAGS,
         summary="Gateway MAC address",
-        description=schema.MAC_DESCRIPTION,
-        responses={200: schema.MacSerializer, **schema.ERRORS},
+        description=openapi.MAC_DESCRIPTION,
+        responses={200: openapi.MacSerializer, **openapi.ERRORS},
     )
     def mac(self, request):
         return Response({"mac": self.organization.mac})
 
 
+# Device, load and signal viewsets repeat the same few-line actions on purpose: each path of the
+# vendor's is its own operation, with its own summary and description in the schema
+# (openapi.*_DOCS keyed by the path's scope), and a router derives a path only from an action of
+# the viewset; the work is done once, in GavazziViewSet's *_response methods.
 class DeviceViewSet(GavazziViewSet):
     lookup_url_kwarg = "device_uid"
     filtersets: ClassVar = {
@@ -260,7 +267,7 @@ class DeviceViewSet(GavazziViewSet):
         "loads": LoadFilter,
     }
 
-    @documented(schema.DEVICE_DOCS[None], schema.DEVICES)
+    @documented(openapi.DEVICE_DOCS[None], openapi.DEVICES)
     def list(self, request):
         params = self.query()
         devices = selectors.device_list(
@@ -268,7 +275,7 @@ class DeviceViewSet(GavazziViewSet):
         )
         return Response({"devices": render.keyed(devices, render.device)})
 
-    @documented(schema.DEVICE_DOCS["device_uid"], schema.DEVICES)
+    @documented(openapi.DEVICE_DOCS["device_uid"], openapi.DEVICES)
     def retrieve(self, request, device_uid: str):
         params = self.query()
         uids, protocol = params["uids"], params["protocol"]
@@ -276,27 +283,27 @@ class DeviceViewSet(GavazziViewSet):
         keep = (uids is None or device.uid in uids) and protocol in (None, device.protocol)
         return Response({"devices": render.keyed([device] if keep else [], render.device)})
 
-    @documented(schema.LOAD_DOCS["device_uid"], schema.LOADS)
+    @documented(openapi.LOAD_DOCS["device_uid"], openapi.LOADS)
     @action(detail=True)
     def loads(self, request, device_uid: str):
         return self.loads_response()
 
-    @documented(schema.SIGNAL_DOCS["device_uid"], schema.SIGNALS)
+    @documented(openapi.SIGNAL_DOCS["device_uid"], openapi.SIGNALS)
     @action(detail=True)
     def signals(self, request, device_uid: str):
         return self.signals_response()
 
-    @documented(schema.REALTIME_DOCS["device_uid"], schema.REALTIME)
+    @documented(openapi.REALTIME_DOCS["device_uid"], openapi.REALTIME)
     @action(detail=True)
     def realtime(self, request, device_uid: str):
         return self.realtime_response()
 
-    @documented(schema.HISTORY_LAST_DOCS["device_uid"], schema.HISTORY_LAST)
+    @documented(openapi.HISTORY_LAST_DOCS["device_uid"], openapi.HISTORY_LAST)
     @action(detail=True, url_path="history/last")
     def history_last(self, request, device_uid: str):
         return self.history_last_response()
 
-    @documented(schema.HISTORY_DOCS["device_uid"], schema.HISTORY)
+    @documented(openapi.HISTORY_DOCS["device_uid"], openapi.HISTORY)
     @action(detail=True)
     def history(self, request, device_uid: str):
         return self.history_response()
@@ -306,30 +313,30 @@ class LoadViewSet(GavazziViewSet):
     lookup_url_kwarg = "load_uid"
     filtersets: ClassVar = {**SCOPED_READS, "list": LoadFilter, "retrieve": LoadFilter}
 
-    @documented(schema.LOAD_DOCS[None], schema.LOADS)
+    @documented(openapi.LOAD_DOCS[None], openapi.LOADS)
     def list(self, request):
         return self.loads_response()
 
-    @documented(schema.LOAD_DOCS["load_uid"], schema.LOADS)
+    @documented(openapi.LOAD_DOCS["load_uid"], openapi.LOADS)
     def retrieve(self, request, load_uid: str):
         return self.loads_response()
 
-    @documented(schema.SIGNAL_DOCS["load_uid"], schema.SIGNALS)
+    @documented(openapi.SIGNAL_DOCS["load_uid"], openapi.SIGNALS)
     @action(detail=True)
     def signals(self, request, load_uid: str):
         return self.signals_response()
 
-    @documented(schema.REALTIME_DOCS["load_uid"], schema.REALTIME)
+    @documented(openapi.REALTIME_DOCS["load_uid"], openapi.REALTIME)
     @action(detail=True)
     def realtime(self, request, load_uid: str):
         return self.realtime_response()
 
-    @documented(schema.HISTORY_LAST_DOCS["load_uid"], schema.HISTORY_LAST)
+    @documented(openapi.HISTORY_LAST_DOCS["load_uid"], openapi.HISTORY_LAST)
     @action(detail=True, url_path="history/last")
     def history_last(self, request, load_uid: str):
         return self.history_last_response()
 
-    @documented(schema.HISTORY_DOCS["load_uid"], schema.HISTORY)
+    @documented(openapi.HISTORY_DOCS["load_uid"], openapi.HISTORY)
     @action(detail=True)
     def history(self, request, load_uid: str):
         return self.history_response()
@@ -339,17 +346,17 @@ class SignalViewSet(GavazziViewSet):
     lookup_url_kwarg = "signal_uid"
     filtersets: ClassVar = {"list": SignalFilter, "retrieve": SignalFilter, "history": SignalHistoryFilter}
 
-    @documented(schema.SIGNAL_DOCS[None], schema.SIGNALS)
+    @documented(openapi.SIGNAL_DOCS[None], openapi.SIGNALS)
     def list(self, request):
         return self.signals_response()
 
-    @documented(schema.SIGNAL_DOCS["signal_uid"], schema.SIGNALS)
+    @documented(openapi.SIGNAL_DOCS["signal_uid"], openapi.SIGNALS)
     def retrieve(self, request, signal_uid: str):
         return self.signals_response()
 
     @documented(
-        ("History rollups of one signal (a bare array)", schema.SIGNAL_HISTORY_DESCRIPTION),
-        schema.HistoryRecordSerializer(many=True),
+        ("History rollups of one signal (a bare array)", openapi.SIGNAL_HISTORY_DESCRIPTION),
+        openapi.HistoryRecordSerializer(many=True),
     )
     @action(detail=True)
     def history(self, request, signal_uid: str):
@@ -360,7 +367,7 @@ class SignalViewSet(GavazziViewSet):
 class RealtimeViewSet(GavazziViewSet):
     filtersets: ClassVar = {"list": SignalFilter}
 
-    @documented(schema.REALTIME_DOCS[None], schema.REALTIME)
+    @documented(openapi.REALTIME_DOCS[None], openapi.REALTIME)
     def list(self, request):
         return self.realtime_response()
 
@@ -368,19 +375,17 @@ class RealtimeViewSet(GavazziViewSet):
 class HistoryViewSet(GavazziViewSet):
     filtersets: ClassVar = {"list": HistoryFilter, "last": SignalFilter}
 
-    @documented(schema.HISTORY_DOCS[None], schema.HISTORY)
+    @documented(openapi.HISTORY_DOCS[None], openapi.HISTORY)
     def list(self, request):
         return self.history_response()
 
-    @documented(schema.HISTORY_LAST_DOCS[None], schema.HISTORY_LAST)
+    @documented(openapi.HISTORY_LAST_DOCS[None], openapi.HISTORY_LAST)
     @action(detail=False)
     def last(self, request):
         return self.history_last_response()
 
 
-class UnknownPathViewSet(PublicViewSet):
-    exception_handler = staticmethod(exception_handler)
+class UnknownPathViewSet(common.UnknownPathViewSet):
+    """Any other GET under /v1/: a 404 in the gateway's error shape."""
 
-    @extend_schema(exclude=True)
-    def unknown(self, request, **kwargs):
-        raise NotFound("No such endpoint.")
+    exception_handler = staticmethod(exception_handler)

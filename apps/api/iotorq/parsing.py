@@ -40,7 +40,10 @@ _MISSING = object()
 def read_body(request, *, limit: int = BODY_LIMIT) -> Any:
     """The request's JSON body, parsed. 415 unless the body is declared `application/json`; the
     body is read up to `limit` bytes (the view already refused a larger Content-Length, this
-    guards the read itself)."""
+    guards the read itself). Not the common ORJSONParser (apps.api.common.parsers) on purpose:
+    the import answers an empty or malformed body in its own error list (ImportRejected), while
+    DRF hands an empty body on as `{}` without calling a parser, and a parser's ParseError
+    would bypass that list."""
     media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
     if media_type != "application/json":
         raise UnsupportedMediaType(media_type or "(none)")

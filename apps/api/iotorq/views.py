@@ -14,8 +14,7 @@ from apps.imports.services import import_accept
 from . import render
 from .authentication import TokenAuthentication
 from .errors import exception_handler
-from .parsing import BODY_LIMIT, parse_import, read_body
-from .schema import (
+from .openapi import (
     IMPORT_DESCRIPTION,
     IMPORT_ERRORS,
     JOB_DESCRIPTION,
@@ -25,6 +24,7 @@ from .schema import (
     ImportItemSerializer,
     JobSerializer,
 )
+from .parsing import BODY_LIMIT, parse_import, read_body
 
 
 class ImportViewSet(TenantViewSet):

@@ -1,62 +1,30 @@
-import base64
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from rest_framework.test import APIClient
 
 from apps.inventory.models import DataStream
 from apps.timeseries.query import samples_page
-
-
-def basic(client_id: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-
-
-def token_request(credentials: dict, **params):
-    """POST /oauth2/token with the client authenticated by HTTP Basic, parameters in the query
-    string (the vendor's examples)."""
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=basic(credentials["client_id"], credentials["client_secret"]))
-    query = "&".join(f"{name}={value}" for name, value in params.items())
-    return client.post(f"/oauth2/token?{query}")
-
-
-def bearer(access_token: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token}")
-    return client
-
-
-def org_token(credentials: dict) -> str:
-    response = token_request(credentials, grant_type="client_credentials")
-    assert response.status_code == 200, response.content
-    return response.json()["access_token"]
-
-
-def user_token(credentials: dict, username: str, password: str) -> str:
-    response = token_request(credentials, grant_type="user_credentials", username=username, password=password)
-    assert response.status_code == 200, response.content
-    return response.json()["access_token"]
+from tests.api.dialect_clients import bearer, blynk_org_token, blynk_user_token
 
 
 @pytest.fixture
 def api(demo):
     """The demo organization's Blynk client with an organization-level token."""
-    return bearer(org_token(demo["blynk"]))
+    return bearer(blynk_org_token(demo["blynk"]))
 
 
 @pytest.fixture
 def user_api(demo):
     """A token of the demo's Blynk user: owns device 1, holds only OWN_DEVICES_VIEW."""
     user = demo["blynk"]["user"]
-    return bearer(user_token(demo["blynk"], user["username"], user["password"]))
+    return bearer(blynk_user_token(demo["blynk"], user["username"], user["password"]))
 
 
 @pytest.fixture
 def other_api(other_demo):
     """An organization-level token of another organization with the same uids."""
-    return bearer(org_token(other_demo["blynk"]))
+    return bearer(blynk_org_token(other_demo["blynk"]))
 
 
 # The vendor's import example was sent at about this time: its timestamps (1702656423136 and

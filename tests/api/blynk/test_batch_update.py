@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.api.blynk.parsing import batch_update_body
 from apps.api.blynk.views import MAX_BATCH_ROWS
-from apps.inventory.batch_update import product_batch_update
+from apps.inventory.batch_update import DeviceRow, product_batch_update
 from apps.inventory.models import DataStream, Device, Product
 from apps.tenancy.models import Membership, Organization, Role
 from tests.factories import DataStreamFactory, DeviceFactory, ProductFactory
@@ -253,7 +253,9 @@ def batch_update_queries(uid: int, n: int) -> int:
     )
     with CaptureQueriesContext(connection) as captured:
         product_batch_update(
-            organization=organization, labels=[f"Label {i}" for i in range(n)], rows=[[uid, *range(n)]]
+            organization=organization,
+            labels=[f"Label {i}" for i in range(n)],
+            rows=[DeviceRow(0, uid, range(n))],
         )
     assert DataStream.objects.filter(device=device, series__isnull=True).count() == 0
     return len(captured)

@@ -12,18 +12,17 @@ from rest_framework.test import APIClient
 from apps.access.models import Dialect, OAuthClient, RefreshToken
 from apps.access.tokens import jwt_claims, jwt_issue
 from apps.tenancy.models import Membership, Organization
-
-from .conftest import basic, bearer, org_token, token_request, user_token
+from tests.api.dialect_clients import basic, bearer, blynk_org_token, blynk_token_request, blynk_user_token
 
 DATASTREAMS = "/api/v2/organization/device/datastreams"
 
 
 def refresh(credentials: dict, refresh_token: str):
-    return token_request(credentials, grant_type="refresh_token", refresh_token=refresh_token)
+    return blynk_token_request(credentials, grant_type="refresh_token", refresh_token=refresh_token)
 
 
 def test_client_credentials_by_http_basic_give_an_organization_token(demo):
-    response = token_request(demo["blynk"], grant_type="client_credentials")
+    response = blynk_token_request(demo["blynk"], grant_type="client_credentials")
 
     assert response.status_code == 200
     body = response.json()
@@ -94,7 +93,7 @@ def test_a_wrong_secret_in_query_parameters_is_invalid_client(demo):
 
 
 def test_a_building_x_client_cannot_get_blynk_tokens(demo):
-    response = token_request(
+    response = blynk_token_request(
         {"client_id": demo["buildingx"]["client_id"], "client_secret": demo["buildingx"]["client_secret"]},
         grant_type="client_credentials",
     )
@@ -104,15 +103,15 @@ def test_a_building_x_client_cannot_get_blynk_tokens(demo):
 
 
 def test_a_revoked_client_gets_no_token_and_its_tokens_stop_working(demo):
-    access = org_token(demo["blynk"])
+    access = blynk_org_token(demo["blynk"])
     OAuthClient.objects.filter(client_id="demo-blynk").update(revoked_at=timezone.now())
 
-    assert token_request(demo["blynk"], grant_type="client_credentials").status_code == 401
+    assert blynk_token_request(demo["blynk"], grant_type="client_credentials").status_code == 401
     assert bearer(access).get(DATASTREAMS, {"deviceId": 1}).status_code == 401
 
 
 def test_a_missing_grant_type_is_invalid_request(demo):
-    response = token_request(demo["blynk"])
+    response = blynk_token_request(demo["blynk"])
 
     assert response.status_code == 400
     assert response.json() == {
@@ -122,7 +121,7 @@ def test_a_missing_grant_type_is_invalid_request(demo):
 
 
 def test_an_unknown_grant_type_is_unsupported_grant_type(demo):
-    response = token_request(demo["blynk"], grant_type="authorization_code")
+    response = blynk_token_request(demo["blynk"], grant_type="authorization_code")
 
     assert response.status_code == 400
     assert response.json() == {
@@ -132,7 +131,7 @@ def test_an_unknown_grant_type_is_unsupported_grant_type(demo):
 
 
 def test_a_refresh_token_works_once(demo):
-    first = token_request(demo["blynk"], grant_type="client_credentials").json()
+    first = blynk_token_request(demo["blynk"], grant_type="client_credentials").json()
 
     renewed = refresh(demo["blynk"], first["refresh_token"])
     reused = refresh(demo["blynk"], first["refresh_token"])
@@ -149,7 +148,7 @@ def test_a_refresh_token_works_once(demo):
 
 
 def test_a_refresh_token_expires(demo):
-    first = token_request(demo["blynk"], grant_type="client_credentials").json()
+    first = blynk_token_request(demo["blynk"], grant_type="client_credentials").json()
 
     with time_machine.travel(timedelta(days=30, seconds=1)):
         response = refresh(demo["blynk"], first["refresh_token"])
@@ -158,7 +157,7 @@ def test_a_refresh_token_expires(demo):
 
 
 def test_a_refresh_token_works_only_for_the_client_it_was_issued_to(demo, other_demo):
-    first = token_request(demo["blynk"], grant_type="client_credentials").json()
+    first = blynk_token_request(demo["blynk"], grant_type="client_credentials").json()
 
     stolen = refresh(other_demo["blynk"], first["refresh_token"])
 
@@ -168,7 +167,7 @@ def test_a_refresh_token_works_only_for_the_client_it_was_issued_to(demo, other_
 
 @pytest.mark.parametrize("grant", ["refresh_token", "user_credentials"])
 def test_missing_grant_parameters_are_invalid_request(demo, grant):
-    response = token_request(demo["blynk"], grant_type=grant)
+    response = blynk_token_request(demo["blynk"], grant_type=grant)
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
@@ -179,7 +178,7 @@ def test_missing_grant_parameters_are_invalid_request(demo, grant):
 def test_user_credentials_give_a_token_acting_for_that_user(demo, grant):
     user = demo["blynk"]["user"]
 
-    response = token_request(
+    response = blynk_token_request(
         demo["blynk"], grant_type=grant, username=user["username"].upper(), password=user["password"]
     )
 
@@ -193,7 +192,7 @@ def test_user_credentials_give_a_token_acting_for_that_user(demo, grant):
 
 def test_a_refreshed_user_token_still_acts_for_the_user(demo):
     user = demo["blynk"]["user"]
-    first = token_request(
+    first = blynk_token_request(
         demo["blynk"], grant_type="user_credentials", username=user["username"], password=user["password"]
     ).json()
 
@@ -205,7 +204,7 @@ def test_a_refreshed_user_token_still_acts_for_the_user(demo):
 
 def test_a_user_who_left_the_organization_cannot_refresh(demo):
     user = demo["blynk"]["user"]
-    first = token_request(
+    first = blynk_token_request(
         demo["blynk"], grant_type="user_credentials", username=user["username"], password=user["password"]
     ).json()
     Membership.objects.filter(user__username=user["username"]).delete()
@@ -223,7 +222,7 @@ def test_a_user_who_left_the_organization_cannot_refresh(demo):
 def test_wrong_user_credentials_are_invalid_grant(demo, username_password):
     username, password = username_password
 
-    response = token_request(
+    response = blynk_token_request(
         demo["blynk"], grant_type="user_credentials", username=username, password=password
     )
 
@@ -235,25 +234,25 @@ def test_wrong_user_credentials_are_invalid_grant(demo, username_password):
 def test_ten_failed_user_logins_in_a_minute_throttle_that_username_and_address(demo):
     user = demo["blynk"]["user"]
     for _ in range(10):
-        failed = token_request(
+        failed = blynk_token_request(
             demo["blynk"], grant_type="user_credentials", username=user["username"], password="wrong"
         )
         assert failed.status_code == 400
 
-    blocked = token_request(
+    blocked = blynk_token_request(
         demo["blynk"], grant_type="user_credentials", username=user["username"], password=user["password"]
     )
 
     assert blocked.status_code == 429
     assert blocked.json()["error"] == "slow_down"
     assert blocked.headers["Retry-After"] == "60"
-    assert token_request(demo["blynk"], grant_type="client_credentials").status_code == 200
+    assert blynk_token_request(demo["blynk"], grant_type="client_credentials").status_code == 200
 
 
 def test_a_user_of_another_organization_cannot_log_in_through_this_client(demo, other_demo):
     other_user = other_demo["blynk"]["user"]
 
-    response = token_request(
+    response = blynk_token_request(
         demo["blynk"],
         grant_type="user_credentials",
         username=other_user["username"],
@@ -264,7 +263,7 @@ def test_a_user_of_another_organization_cannot_log_in_through_this_client(demo, 
 
 
 def test_access_tokens_expire_after_a_day(demo):
-    access = org_token(demo["blynk"])
+    access = blynk_org_token(demo["blynk"])
 
     with time_machine.travel(timedelta(seconds=86_399)):
         assert bearer(access).get(DATASTREAMS, {"deviceId": 1}).status_code == 200
@@ -278,7 +277,7 @@ def test_access_tokens_expire_after_a_day(demo):
 
 def test_a_deactivated_users_token_stops_working(demo):
     user = demo["blynk"]["user"]
-    access = user_token(demo["blynk"], user["username"], user["password"])
+    access = blynk_user_token(demo["blynk"], user["username"], user["password"])
     get_user_model().objects.filter(username=user["username"]).update(is_active=False)
 
     assert bearer(access).get(DATASTREAMS, {"deviceId": 1}).status_code == 401
@@ -290,7 +289,7 @@ def test_tokens_of_other_dialects_are_refused_and_blynk_tokens_elsewhere(demo):
         foreign = jwt_issue(dialect=dialect, organization=organization, lifetime_seconds=60)
         assert bearer(foreign).get(DATASTREAMS, {"deviceId": 1}).status_code == 401
 
-    assert bearer(org_token(demo["blynk"])).get("/v1/sn").status_code == 401
+    assert bearer(blynk_org_token(demo["blynk"])).get("/v1/sn").status_code == 401
 
 
 def test_the_token_endpoint_refuses_large_bodies_and_other_methods_in_its_shape(demo):
@@ -313,7 +312,7 @@ def test_the_token_endpoint_refuses_large_bodies_and_other_methods_in_its_shape(
 def test_token_requests_count_against_the_organizations_request_limit(rate_window, demo):
     Organization.objects.filter(slug="demo").update(requests_per_minute=2)
 
-    answers = [token_request(demo["blynk"], grant_type="client_credentials") for _ in range(3)]
+    answers = [blynk_token_request(demo["blynk"], grant_type="client_credentials") for _ in range(3)]
 
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert answers[2].json()["error"] == "slow_down"

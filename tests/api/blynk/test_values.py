@@ -10,10 +10,11 @@ from rest_framework.test import APIClient
 
 from apps.inventory.models import DataStream, Device, ValueType
 from apps.tenancy.models import Organization
+from tests.api.dialect_clients import bearer, blynk_org_token
 from tests.factories import DataStreamFactory, DeviceFactory
 from tests.timeseries.helpers import BEFORE_THE_START_MS, store_unchecked
 
-from .conftest import DAY_MS, NOW, NOW_MS, bearer, device_stream, history, org_token
+from .conftest import DAY_MS, NOW, NOW_MS, device_stream, history
 
 V2 = "/api/v2/organization/device/datastreams"
 BATCH = "/api/v1/organization/device/datastreams/batch"
@@ -134,7 +135,7 @@ def ems_realtime(demo, uid: int) -> dict:
 def test_a_future_sample_is_stored_but_becomes_current_only_when_its_time_comes(clock, demo):
     # Device 1's datastream 1 is the meter room's temperature, a series of its own: the sub-meter's
     # voltage (EMS signal 100) never shows what is written to it.
-    api = bearer(org_token(demo["blynk"]))
+    api = bearer(blynk_org_token(demo["blynk"]))
     future = NOW_MS + 29 * DAY_MS
     body = {"deviceId": 1, "dataStreamId": 1, "values": [{"value": 999, "ts": future}]}
     imported = api.post(IMPORT, body, format="json")
@@ -150,7 +151,7 @@ def test_a_future_sample_is_stored_but_becomes_current_only_when_its_time_comes(
     assert 220 < voltage["v"] < 240
 
     clock.move_to(datetime.fromtimestamp((future + 60_000) / 1000, tz=UTC))
-    api = bearer(org_token(demo["blynk"]))
+    api = bearer(blynk_org_token(demo["blynk"]))
 
     assert api.get(V2, {"deviceId": 1, "dataStreamIds": "1"}).json() == [
         stream(1, 1, "Temperature", 999.0, future)

@@ -6,34 +6,9 @@ from rest_framework.test import APIClient
 
 from apps.inventory.models import Point
 from apps.timeseries.query import samples_after
+from tests.api.dialect_clients import bearer, buildingx_token
 
 JSONAPI = "application/vnd.api+json"
-AUDIENCE = "https://horizon.siemens.com"
-
-
-def token_request(client_id: str, client_secret: str, **overrides) -> dict:
-    body = {
-        "client_id": client_id,
-        "client_secret": client_secret,
-        "audience": AUDIENCE,
-        "grant_type": "client_credentials",
-    }
-    body.update(overrides)
-    return {key: value for key, value in body.items() if value is not None}
-
-
-def create_token(credentials: dict) -> str:
-    response = APIClient().post(
-        "/oauth/token", token_request(credentials["client_id"], credentials["client_secret"]), format="json"
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["access_token"]
-
-
-def bearer(token: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
 
 
 def values_path(credentials: dict, *, partition_id: str | None = None, point_id: str | None = None) -> str:
@@ -74,7 +49,7 @@ def creds(demo):
 @pytest.fixture
 def api(creds):
     """A client holding a token of the demo's Building X machine user."""
-    return bearer(create_token(creds))
+    return bearer(buildingx_token(creds))
 
 
 @pytest.fixture
@@ -89,7 +64,7 @@ def other_creds(other_demo):
 
 @pytest.fixture
 def other_api(other_creds):
-    return bearer(create_token(other_creds))
+    return bearer(buildingx_token(other_creds))
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -11,15 +11,14 @@ from rest_framework.test import APIClient
 from apps.access.models import Dialect, OAuthClient
 from apps.access.tokens import jwt_issue
 from apps.tenancy.models import Organization
-
-from .conftest import AUDIENCE, bearer, create_token, token_request
+from tests.api.dialect_clients import AUDIENCE, bearer, buildingx_token, buildingx_token_body
 
 UNAUTHORIZED = {"error": "access_denied", "error_description": "Unauthorized"}
 
 
 def test_the_vendor_token_request_gives_a_bearer_jwt_valid_a_day_without_refresh_token(creds, path):
     response = APIClient().post(
-        "/oauth/token", token_request(creds["client_id"], creds["client_secret"]), format="json"
+        "/oauth/token", buildingx_token_body(creds["client_id"], creds["client_secret"]), format="json"
     )
 
     assert response.status_code == 200
@@ -34,7 +33,7 @@ def test_the_vendor_token_request_gives_a_bearer_jwt_valid_a_day_without_refresh
 
 
 def test_the_token_expires_after_expires_in(creds, path):
-    client = bearer(create_token(creds))
+    client = bearer(buildingx_token(creds))
 
     with time_machine.travel(timedelta(seconds=86_399)):
         assert client.get(path).status_code == 200
@@ -50,11 +49,11 @@ def test_the_lifetime_and_the_audience_are_settings(creds, path, settings):
     settings.BUILDINGX_AUDIENCE = "https://ems.example.com"
 
     old_audience = APIClient().post(
-        "/oauth/token", token_request(creds["client_id"], creds["client_secret"]), format="json"
+        "/oauth/token", buildingx_token_body(creds["client_id"], creds["client_secret"]), format="json"
     )
     response = APIClient().post(
         "/oauth/token",
-        token_request(creds["client_id"], creds["client_secret"], audience="https://ems.example.com"),
+        buildingx_token_body(creds["client_id"], creds["client_secret"], audience="https://ems.example.com"),
         format="json",
     )
 
@@ -71,7 +70,7 @@ def test_the_lifetime_and_the_audience_are_settings(creds, path, settings):
 def test_a_form_encoded_token_request_is_accepted_too(creds):
     response = APIClient().post(
         "/oauth/token",
-        urlencode(token_request(creds["client_id"], creds["client_secret"])),
+        urlencode(buildingx_token_body(creds["client_id"], creds["client_secret"])),
         content_type="application/x-www-form-urlencoded",
     )
 
@@ -88,7 +87,7 @@ def test_a_form_encoded_token_request_is_accepted_too(creds):
     ids=["wrong secret", "unknown client"],
 )
 def test_wrong_credentials_are_401_access_denied(creds, overrides):
-    body = {**token_request(creds["client_id"], creds["client_secret"]), **overrides}
+    body = {**buildingx_token_body(creds["client_id"], creds["client_secret"]), **overrides}
 
     response = APIClient().post("/oauth/token", body, format="json")
 
@@ -99,7 +98,7 @@ def test_wrong_credentials_are_401_access_denied(creds, overrides):
 def test_a_blynk_client_cannot_get_a_building_x_token(demo):
     response = APIClient().post(
         "/oauth/token",
-        token_request(demo["blynk"]["client_id"], demo["blynk"]["client_secret"]),
+        buildingx_token_body(demo["blynk"]["client_id"], demo["blynk"]["client_secret"]),
         format="json",
     )
 
@@ -111,7 +110,7 @@ def test_a_revoked_client_gets_no_token_and_its_tokens_stop_working(creds, api, 
     OAuthClient.objects.filter(client_id=creds["client_id"]).update(revoked_at=timezone.now())
 
     response = APIClient().post(
-        "/oauth/token", token_request(creds["client_id"], creds["client_secret"]), format="json"
+        "/oauth/token", buildingx_token_body(creds["client_id"], creds["client_secret"]), format="json"
     )
 
     assert response.status_code == 401
@@ -121,7 +120,7 @@ def test_a_revoked_client_gets_no_token_and_its_tokens_stop_working(creds, api, 
 
 @pytest.mark.parametrize("field", ["client_id", "client_secret", "audience", "grant_type"])
 def test_a_missing_field_is_400_invalid_request_naming_it(creds, field):
-    body = token_request(creds["client_id"], creds["client_secret"])
+    body = buildingx_token_body(creds["client_id"], creds["client_secret"])
     del body[field]
 
     response = APIClient().post("/oauth/token", body, format="json")
@@ -146,7 +145,7 @@ def test_a_missing_field_is_400_invalid_request_naming_it(creds, field):
     ],
 )
 def test_a_malformed_field_is_400_invalid_request(creds, overrides, description):
-    body = {**token_request(creds["client_id"], creds["client_secret"]), **overrides}
+    body = {**buildingx_token_body(creds["client_id"], creds["client_secret"]), **overrides}
 
     response = APIClient().post("/oauth/token", body, format="json")
 
@@ -161,7 +160,9 @@ def test_malformed_bodies_wrong_media_types_and_large_bodies_get_the_oauth_shape
     array = client.post("/oauth/token", data="[1]", content_type="application/json")
     wrong_type = client.post("/oauth/token", data="client_id=x", content_type="text/plain")
     no_type = client.generic("POST", "/oauth/token", b'{"client_id": "x"}', content_type="")
-    too_large = client.post("/oauth/token", token_request(creds["client_id"], "x" * 17_000), format="json")
+    too_large = client.post(
+        "/oauth/token", buildingx_token_body(creds["client_id"], "x" * 17_000), format="json"
+    )
 
     assert (malformed.status_code, malformed.json()["error"]) == (400, "invalid_request")
     assert array.json() == {

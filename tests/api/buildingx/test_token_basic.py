@@ -9,14 +9,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.access.models import OAuthClient
-
-from .conftest import AUDIENCE, bearer
+from tests.api.dialect_clients import AUDIENCE, basic, bearer
 
 UNAUTHORIZED = {"error": "access_denied", "error_description": "Unauthorized"}
-
-
-def basic(client_id: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
 
 def form(**fields) -> str:

@@ -10,7 +10,6 @@ import pytest
 from apps.inventory.demo import demo_seed
 from apps.tenancy.services import roles_sync
 
-AUDIENCE = "https://horizon.siemens.com"
 # The generated package's name: one no installed package has.
 GENERATED = "ems_generated_client"
 # No post hooks: the generator would otherwise run ruff over its output (slower, and ruff is not

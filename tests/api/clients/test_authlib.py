@@ -6,7 +6,7 @@ import pytest
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
-from .conftest import AUDIENCE
+from tests.api.dialect_clients import AUDIENCE
 
 METHODS = ["client_secret_basic", "client_secret_post"]
 BLYNK_VALUE = "/api/v1/organization/device/datastream"

@@ -13,8 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 from apps.inventory.models import Signal
 from apps.timeseries.query import samples_after
 from apps.timeseries.store import Policy, SampleBatch, write
+from tests.api.dialect_clients import AUDIENCE
 
-from .conftest import AUDIENCE, GENERATED
+from .conftest import GENERATED
 
 BASE_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z, long before the demo's day of samples
 BASE_S = BASE_MS // 1000

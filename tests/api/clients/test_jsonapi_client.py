@@ -6,7 +6,7 @@ import pytest
 import requests
 from jsonapi_client import Modifier, Session
 
-from .conftest import AUDIENCE
+from tests.api.dialect_clients import AUDIENCE
 
 JSONAPI = "application/vnd.api+json"
 WINDOW = "filter[timestamp][gte]=2020-01-01T00:00:00Z&filter[timestamp][lt]=2020-01-01T01:00:00Z"

@@ -1,25 +1,14 @@
 import pytest
-from rest_framework.test import APIClient
 
-
-def login(username: str, password: str, **extra) -> str:
-    response = APIClient().post(
-        "/v1/auth/login", {"username": username, "password": password}, format="json", **extra
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["token"]
+from tests.api.dialect_clients import bearer, ems_token
 
 
 @pytest.fixture
 def api(demo):
     """A client logged in as the demo's EMS user (the vendor's admin / s3cret!)."""
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {login('admin', 's3cret!')}")
-    return client
+    return bearer(ems_token("admin", "s3cret!"))
 
 
 @pytest.fixture
 def other_api(other_demo):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {login(**other_demo['ems'])}")
-    return client
+    return bearer(ems_token(**other_demo["ems"]))

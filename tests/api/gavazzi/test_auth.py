@@ -7,8 +7,7 @@ from rest_framework.test import APIClient
 from apps.access.models import Dialect
 from apps.access.tokens import jwt_issue
 from apps.tenancy.models import Membership, Organization
-
-from .conftest import login
+from tests.api.dialect_clients import ems_token
 
 
 def test_version_needs_no_credentials(client):
@@ -113,7 +112,7 @@ def test_ten_failed_logins_in_a_minute_throttle_that_username_and_address(demo):
 
 def test_successful_logins_are_never_counted(demo):
     for _ in range(12):
-        login("admin", "s3cret!")
+        ems_token("admin", "s3cret!")
 
     assert (
         APIClient()

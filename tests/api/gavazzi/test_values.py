@@ -8,10 +8,9 @@ from rest_framework.test import APIClient
 
 from apps.tenancy.models import Organization
 from apps.timeseries.store import Policy, SampleBatch, write
+from tests.api.dialect_clients import ems_token
 from tests.factories import DeviceFactory, LoadFactory, SeriesFactory, SignalFactory
 from tests.timeseries.helpers import BEFORE_THE_START_MS, PAST_THE_END_MS, store_unchecked
-
-from .conftest import login
 
 BASE_MS = 1_735_689_600_000  # 2025-01-01T00:00:00Z, a multiple of the 60 s period
 BASE_S = BASE_MS // 1000
@@ -49,7 +48,7 @@ def get_at(seconds: float, path: str, params=None):
     """GET as the demo user at a frozen moment (tokens are issued at that moment too)."""
     with time_machine.travel(seconds, tick=False):
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {login('admin', 's3cret!')}")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {ems_token('admin', 's3cret!')}")
         return client.get(path, params or {})
 
 

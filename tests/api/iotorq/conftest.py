@@ -2,6 +2,8 @@ import orjson
 import pytest
 from rest_framework.test import APIClient
 
+from tests.api.dialect_clients import iotorq_client
+
 IMPORT_URL = "/ems/api/import/"
 
 
@@ -23,12 +25,6 @@ class ImportClient:
         return self.client.get(path, **extra)
 
 
-def token_client(token: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
-
-
 @pytest.fixture
 def committed_demo(transactional_db):
     """The demo organization in a transactional test (committed, seen by other processes). An
@@ -44,13 +40,13 @@ def committed_demo(transactional_db):
 @pytest.fixture
 def api(demo, django_capture_on_commit_callbacks):
     """The demo organization's ioTORQ client (the token `seed_demo` issues to its admin)."""
-    return ImportClient(token_client(demo["iotorq"]["token"]), django_capture_on_commit_callbacks)
+    return ImportClient(iotorq_client(demo["iotorq"]["token"]), django_capture_on_commit_callbacks)
 
 
 @pytest.fixture
 def other_api(other_demo, django_capture_on_commit_callbacks):
     """A client of another organization whose variables carry the same meter codes."""
-    return ImportClient(token_client(other_demo["iotorq"]["token"]), django_capture_on_commit_callbacks)
+    return ImportClient(iotorq_client(other_demo["iotorq"]["token"]), django_capture_on_commit_callbacks)
 
 
 def stored(series_id: int, start_ms: int = 0, end_ms: int = 2**62) -> list[tuple[int, float]]:

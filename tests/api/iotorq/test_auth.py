@@ -14,9 +14,10 @@ from apps.access.tokens import jwt_issue
 from apps.imports.models import ImportJob
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.services import membership_grant
+from tests.api.dialect_clients import iotorq_client
 from tests.factories import OrganizationFactory, UserFactory
 
-from .conftest import IMPORT_URL, token_client
+from .conftest import IMPORT_URL
 
 BODY = [{"id_type": "meter_code", "id_value": "my_meter_code1", "series": {"datetime": [0], "val": [1]}}]
 
@@ -63,7 +64,7 @@ def test_the_keyword_is_case_insensitive(demo):
 def test_a_revoked_token_is_401(demo):
     api_token_revoke(token=ApiToken.objects.get(organization__slug="demo", revoked_at=None))
 
-    response = post(token_client(demo["iotorq"]["token"]))
+    response = post(iotorq_client(demo["iotorq"]["token"]))
 
     assert response.status_code == 401
     assert response.json() == {"detail": "Invalid token."}
@@ -72,7 +73,7 @@ def test_a_revoked_token_is_401(demo):
 def test_a_token_stops_working_when_its_user_leaves_the_organization(demo):
     Membership.objects.filter(user__username=demo["admin"]["username"], organization__slug="demo").delete()
 
-    assert post(token_client(demo["iotorq"]["token"])).status_code == 401
+    assert post(iotorq_client(demo["iotorq"]["token"])).status_code == 401
 
 
 def test_a_jwt_of_another_dialect_is_401(demo):
@@ -91,7 +92,7 @@ def test_each_use_of_a_token_is_recorded(demo):
     token = ApiToken.objects.get(organization__slug="demo", revoked_at=None)
     assert token.last_used_at is None
 
-    post(token_client(demo["iotorq"]["token"]))
+    post(iotorq_client(demo["iotorq"]["token"]))
 
     token.refresh_from_db()
     assert token.last_used_at is not None
@@ -99,7 +100,7 @@ def test_each_use_of_a_token_is_recorded(demo):
 
 def test_requests_past_the_organizations_limit_are_429_in_the_dialect_shape(rate_window, demo, other_demo):
     Organization.objects.filter(slug="demo").update(requests_per_minute=2)
-    client = token_client(demo["iotorq"]["token"])
+    client = iotorq_client(demo["iotorq"]["token"])
 
     answers = [client.get(f"{IMPORT_URL}00000000-0000-0000-0000-000000000000/").status_code for _ in range(3)]
     limited = post(client)
@@ -108,7 +109,7 @@ def test_requests_past_the_organizations_limit_are_429_in_the_dialect_shape(rate
     assert limited.status_code == 429
     assert limited.json() == {"detail": "Too many requests."}
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
-    assert post(token_client(other_demo["iotorq"]["token"])).status_code == 202
+    assert post(iotorq_client(other_demo["iotorq"]["token"])).status_code == 202
 
 
 # --- manage.py issue_token ---------------------------------------------------------------------
@@ -124,7 +125,7 @@ def issue(*args: str) -> str:
 def test_issue_token_prints_a_key_that_imports_as_the_user(demo):
     key = issue("--user", demo["admin"]["username"], "--name", "backfill")
 
-    response = post(token_client(key))
+    response = post(iotorq_client(key))
 
     assert response.status_code == 202
     token = ApiToken.objects.get(name="backfill")

@@ -1,4 +1,5 @@
-"""The per-organization request limit (Organization.requests_per_minute, default a setting).
+"""The per-organization request limit (Organization.requests_per_minute, default a setting), the
+throttle of every tenant endpoint (failed logins are counted apart, in login_failures.py).
 
 A fixed one-minute window counted in the cache: with CACHE_URL pointing at Redis the count is
 shared by every web process and host. Requests past the limit get 429 with Retry-After set to

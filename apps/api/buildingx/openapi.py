@@ -1,5 +1,6 @@
 """The Building X dialect in the OpenAPI schema: request and response shapes, parameters and the
-Bearer scheme. Only documentation; the views validate with parsing.py and render with render.py.
+Bearer scheme. Only documentation: these serializers never validate or render a request (the
+views parse with parsing.py and render with render.py).
 Component names carry the dialect's name so they cannot collide with another dialect's."""
 
 from django.conf import settings

@@ -1,12 +1,14 @@
 """The Blynk dialect in the OpenAPI schema: the two security schemes (HTTP Basic for the token
 endpoint's client, Bearer for the rest), request and response shapes, parameters. Only
-documentation; the views parse with parsing.py and render with render.py."""
+documentation: these serializers never validate or render a request (the views parse with
+parsing.py and filters.py, and render with render.py)."""
 
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from apps.api.common.schema import bearer_jwt, security_scheme
-from apps.inventory.services import PROPERTY_VALUE_MAX_LENGTH, WIDGET_PROPERTIES
+
+from .widget_properties import PROPERTY_VALUE_MAX_LENGTH, WIDGET_PROPERTIES
 
 BearerScheme = security_scheme(
     target="apps.api.blynk.authentication.BlynkAuthentication",

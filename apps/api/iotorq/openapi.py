@@ -1,5 +1,6 @@
 """The ioTORQ dialect in the OpenAPI schema: request and response shapes and the Token scheme.
-Only documentation; the views validate with parsing.py and render with render.py."""
+Only documentation: these serializers never validate or render a request (the views parse with
+parsing.py and render with render.py)."""
 
 from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers

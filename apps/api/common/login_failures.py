@@ -1,5 +1,6 @@
-"""Counting failed attempts (logins) in the cache, shared by every process when the cache is
-Redis. A fixed window starts with the first failure.
+"""Slowing password guessers: failed logins counted in the cache, shared by every process when
+the cache is Redis. A fixed window starts with the first failure. (The per-organization request
+limit, which counts every request, is request_limit.py.)
 
 While the shared cache is down, failures are counted in the process's own memory (the "local"
 cache) instead, so a password guesser is still slowed (per process) rather than let through or
@@ -11,10 +12,7 @@ import hashlib
 
 from django.core.cache import caches
 
-from apps.core.clients import client_address
 from apps.core.shared_cache import CacheUnavailable, counter_incr, shared_cache
-
-__all__ = ["FailureThrottle", "client_address", "login_failures"]
 
 
 class FailureThrottle:

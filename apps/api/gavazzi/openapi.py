@@ -1,7 +1,8 @@
 """The EMS gateway dialect in the OpenAPI schema: request and response shapes, parameters and the
-Bearer scheme. Only documentation; the views render with render.py."""
+Bearer scheme. Only documentation: these serializers never validate or render a request (the
+views read query parameters with filters.py and render with render.py; the login body, the one
+request a serializer validates, is serializers.py's LoginSerializer, documented as it is)."""
 
-from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
 
 from apps.api.common.schema import bearer_jwt, security_scheme
@@ -19,20 +20,6 @@ class ErrorSerializer(serializers.Serializer):
 
 class VersionSerializer(serializers.Serializer):
     api_ver = serializers.IntegerField()
-
-
-class CredentialField(serializers.CharField):
-    """A credential: a NUL in it is not refused as a malformed request (400) but left to the
-    login, where it names nobody, so it is answered, and counted, as a wrong credential (401)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
-
-
-class LoginSerializer(serializers.Serializer):
-    username = CredentialField(max_length=150)
-    password = CredentialField(max_length=1024, trim_whitespace=False)
 
 
 class TokenSerializer(serializers.Serializer):
