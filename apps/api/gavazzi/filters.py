@@ -2,8 +2,6 @@
 them through these FilterSets and the schema documents them from here. The order of declaration
 is the order they are checked in: the first bad one is answered."""
 
-import time
-
 from django import forms
 
 from apps.api.common.filters import (
@@ -12,16 +10,13 @@ from apps.api.common.filters import (
     IntegerListFilter,
     QueryParameters,
 )
+from apps.core.time import now_ms
 from apps.inventory.models import Device, Load, Protocol, Signal
 
 PROTOCOLS = [choice.value for choice in Protocol]
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
 DAY_MS = 86_400_000
-
-
-def epoch_ms_now() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def uids():
@@ -82,7 +77,7 @@ class WindowForm(forms.Form):
         if "end" in self.errors:
             return self.cleaned_data["start"]
         end = self.cleaned_data["end"]
-        end = epoch_ms_now() if end is None else end
+        end = now_ms() if end is None else end
         start = self.cleaned_data["start"]
         start = end - DAY_MS if start is None else start
         if start >= end:

@@ -21,6 +21,7 @@ from apps.api.common import views as common
 from apps.api.common.errors import Unauthorized
 from apps.api.common.login_failures import login_failures
 from apps.api.common.views import PublicViewSet, TenantViewSet
+from apps.core import time as clock
 from apps.core.clients import client_address
 from apps.core.exceptions import Invalid, NotFound
 from apps.inventory import selectors
@@ -36,7 +37,6 @@ from .filters import (
     LoadFilter,
     SignalFilter,
     SignalHistoryFilter,
-    epoch_ms_now,
 )
 from .openapi import TokenSerializer
 from .serializers import LoginSerializer
@@ -187,7 +187,7 @@ class GavazziViewSet(TenantViewSet):
     def realtime_response(self) -> Response:
         params = self.query()
         offset, limit = self.paging(params)
-        now_ms, staleness_ms = epoch_ms_now(), self.organization.effective_realtime_staleness_seconds * 1000
+        now_ms, staleness_ms = clock.now_ms(), self.organization.effective_realtime_staleness_seconds * 1000
         signals = self.scoped_signals(params["uids"]).annotate(**series_current(now_ms=now_ms, via="series"))
         rows = signals.values_list(*render.REALTIME_FIELDS)[offset : offset + limit]
         body = {str(row[0]): render.realtime(row, now_ms=now_ms, staleness_ms=staleness_ms) for row in rows}
