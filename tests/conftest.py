@@ -8,6 +8,7 @@ from apps.core.shared_cache import circuit_reset
 from apps.inventory.demo import demo_seed
 from apps.tenancy.services import membership_grant
 from tests.factories import OrganizationFactory, SeriesFactory, UserFactory
+from tests.worlds import world as world_build
 
 
 @pytest.fixture(autouse=True)
@@ -80,3 +81,16 @@ def demo(db):
 def other_demo(db):
     """A second demo organization (slug "other") with the same uids and its own series."""
     return demo_seed(slug="other")
+
+
+@pytest.fixture
+def world(db):
+    """A small world (tests/worlds.py): organization "demo" with every dialect's credentials and
+    the vendors' example objects, but none of the demo's samples or meters."""
+    return world_build("demo")
+
+
+@pytest.fixture
+def other_world(db):
+    """A second small world (slug "other") with the same uids, meter codes and names."""
+    return world_build("other")

@@ -21,7 +21,7 @@ from .conftest import DAY_MS, NOW_MS, device_stream, history
 IMPORT = "/api/v1/organization/device/import/batch"
 HISTORY = "/api/v1/organization/device/datastream/history"
 WINDOW_MS = 30 * DAY_MS
-# Device 101's datastreams hold a day of demo samples up to NOW; these tests import before that.
+# Device 101's datastreams hold a day of world samples up to NOW; these tests import before that.
 EARLY = NOW_MS - 10 * DAY_MS
 
 
@@ -64,7 +64,7 @@ def test_the_vendor_example_is_accepted_and_comes_back_from_history(clock, api):
     }
 
 
-def test_imported_data_is_visible_through_the_stores_other_readers(clock, api, demo):
+def test_imported_data_is_visible_through_the_stores_other_readers(clock, api, world):
     api.post(IMPORT, {"deviceId": 1, "dataStreamId": 1, "values": points(2)}, format="json")
 
     # Device 1's datastream 1 shares its series with EMS signal 100.
@@ -72,7 +72,7 @@ def test_imported_data_is_visible_through_the_stores_other_readers(clock, api, d
     rows = query.samples_page(series_id=series_id, start_ms=EARLY, end_ms=EARLY + 2_000, limit=10)
     assert [(r.ts, r.value) for r in rows] == [(EARLY, 1.0), (EARLY + 1_000, 2.0)]
     ems = APIClient()
-    token = ems.post("/v1/auth/login", demo["ems"], format="json").json()["token"]
+    token = ems.post("/v1/auth/login", world["ems"], format="json").json()["token"]
     ems.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     records = ems.get("/v1/signals/100/history", {"start": EARLY, "end": EARLY + 60_000}).json()
     assert [(r["t"], r["v"], r["min"], r["max"]) for r in records] == [

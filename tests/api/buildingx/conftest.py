@@ -58,7 +58,7 @@ def resource(timestamp: str, value: str, **attributes) -> dict:
 
 
 def stored(credentials: dict, start_ms: int, end_ms: int) -> list[tuple]:
-    """The demo point's stored samples in [start_ms, end_ms) as (ts, value, quality)."""
+    """The world point's stored samples in [start_ms, end_ms) as (ts, value, quality)."""
     point = Point.objects.get(uuid=credentials["point_id"])
     return [
         tuple(row)
@@ -67,8 +67,8 @@ def stored(credentials: dict, start_ms: int, end_ms: int) -> list[tuple]:
 
 
 @pytest.fixture
-def creds(demo):
-    return demo["buildingx"]
+def creds(world):
+    return world["buildingx"]
 
 
 @pytest.fixture
@@ -83,8 +83,8 @@ def path(creds):
 
 
 @pytest.fixture
-def other_creds(other_demo):
-    return other_demo["buildingx"]
+def other_creds(other_world):
+    return other_world["buildingx"]
 
 
 @pytest.fixture

@@ -96,10 +96,10 @@ def test_wrong_credentials_are_401_access_denied(creds, overrides):
     assert response.json() == UNAUTHORIZED
 
 
-def test_a_blynk_client_cannot_get_a_building_x_token(demo):
+def test_a_blynk_client_cannot_get_a_building_x_token(world):
     response = APIClient().post(
         "/oauth/token",
-        token_request(demo["blynk"]["client_id"], demo["blynk"]["client_secret"]),
+        token_request(world["blynk"]["client_id"], world["blynk"]["client_secret"]),
         format="json",
     )
 
@@ -181,16 +181,16 @@ def test_malformed_bodies_wrong_media_types_and_large_bodies_get_the_oauth_shape
     }
 
 
-def test_other_methods_are_405_in_the_oauth_shape(demo):
+def test_other_methods_are_405_in_the_oauth_shape(world):
     response = APIClient().get("/oauth/token")
 
     assert response.status_code == 405
     assert response.json()["error"] == "invalid_request"
 
 
-def test_tokens_of_other_dialects_are_refused(demo, path):
+def test_tokens_of_other_dialects_are_refused(world, path):
     organization = Organization.objects.get(slug="demo")
-    client_row = OAuthClient.objects.get(client_id=demo["blynk"]["client_id"])
+    client_row = OAuthClient.objects.get(client_id=world["blynk"]["client_id"])
     for dialect in (Dialect.BLYNK, Dialect.GAVAZZI):
         token = jwt_issue(dialect=dialect, organization=organization, client=client_row, lifetime_seconds=60)
         assert bearer(token).get(path).status_code == 401
@@ -201,7 +201,7 @@ def test_a_building_x_token_is_refused_by_the_other_dialects(api):
     assert api.get("/api/v2/organization/device/datastreams?deviceId=1").status_code == 401
 
 
-def test_a_token_naming_no_client_is_refused(demo, path):
+def test_a_token_naming_no_client_is_refused(world, path):
     organization = Organization.objects.get(slug="demo")
     token = jwt_issue(dialect=Dialect.BUILDINGX, organization=organization, lifetime_seconds=60)
 

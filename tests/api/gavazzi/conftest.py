@@ -11,7 +11,7 @@ def login(username: str, password: str, **extra) -> str:
 
 
 @pytest.fixture
-def api(demo):
+def api(world):
     """A client logged in as the demo's EMS user (the vendor's admin / s3cret!)."""
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {login('admin', 's3cret!')}")
@@ -19,7 +19,7 @@ def api(demo):
 
 
 @pytest.fixture
-def other_api(other_demo):
+def other_api(other_world):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {login(**other_demo['ems'])}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {login(**other_world['ems'])}")
     return client

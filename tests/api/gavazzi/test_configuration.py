@@ -1,4 +1,4 @@
-"""Devices, loads and signals in the vendor's shapes (the demo data is the vendor's examples)."""
+"""Devices, loads and signals in the vendor's shapes (the world data is the vendor's examples)."""
 
 import pytest
 from django.db.models import JSONField, Value

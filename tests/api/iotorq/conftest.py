@@ -2,6 +2,8 @@ import orjson
 import pytest
 from rest_framework.test import APIClient
 
+from tests.worlds import world as world_build
+
 IMPORT_URL = "/ems/api/import/"
 
 
@@ -30,27 +32,26 @@ def token_client(token: str) -> APIClient:
 
 
 @pytest.fixture
-def committed_demo(transactional_db):
-    """The demo organization in a transactional test (committed, seen by other processes). An
-    earlier transactional test's flush removed the shipped roles: they are synced first, as
-    their data migration does (tests/browser does the same)."""
-    from apps.inventory.demo import demo_seed
+def committed_world(transactional_db):
+    """The small world (tests/worlds.py) in a transactional test (committed, seen by other
+    processes). An earlier transactional test's flush removed the shipped roles: they are synced
+    first, as their data migration does (tests/browser does the same)."""
     from apps.tenancy.services import roles_sync
 
     roles_sync()
-    return demo_seed(slug="demo")
+    return world_build("demo")
 
 
 @pytest.fixture
-def api(demo, django_capture_on_commit_callbacks):
-    """The demo organization's ioTORQ client (the token `seed_demo` issues to its admin)."""
-    return ImportClient(token_client(demo["iotorq"]["token"]), django_capture_on_commit_callbacks)
+def api(world, django_capture_on_commit_callbacks):
+    """The ioTORQ client of the small world's organization "demo" (a key of its admin)."""
+    return ImportClient(token_client(world["iotorq"]["token"]), django_capture_on_commit_callbacks)
 
 
 @pytest.fixture
-def other_api(other_demo, django_capture_on_commit_callbacks):
+def other_api(other_world, django_capture_on_commit_callbacks):
     """A client of another organization whose variables carry the same meter codes."""
-    return ImportClient(token_client(other_demo["iotorq"]["token"]), django_capture_on_commit_callbacks)
+    return ImportClient(token_client(other_world["iotorq"]["token"]), django_capture_on_commit_callbacks)
 
 
 def stored(series_id: int, start_ms: int = 0, end_ms: int = 2**62) -> list[tuple[int, float]]:
