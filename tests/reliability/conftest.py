@@ -1,4 +1,4 @@
-"""Credentials of every dialect for the two demo organizations (`demo` = A, `other_demo` = B),
+"""Credentials of every dialect for the two world organizations (`world` = A, `other_world` = B),
 as ready-to-send Authorization headers."""
 
 import base64
@@ -77,13 +77,13 @@ def tokens_for(seed: dict) -> Tokens:
 
 
 @pytest.fixture
-def tokens_a(demo) -> Tokens:
-    return tokens_for(demo)
+def tokens_a(world) -> Tokens:
+    return tokens_for(world)
 
 
 @pytest.fixture
-def tokens_b(other_demo) -> Tokens:
-    return tokens_for(other_demo)
+def tokens_b(other_world) -> Tokens:
+    return tokens_for(other_world)
 
 
 def dialect_endpoints() -> set[tuple[str, str]]:
