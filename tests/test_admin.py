@@ -35,7 +35,7 @@ def admin_client(client, superuser):
 
 
 @pytest.fixture
-def demo(db):
+def world(db):
     result = demo_seed(slug="demo")
     client = OAuthClient.objects.get(client_id=result["blynk"]["client_id"])
     refresh_token_issue(client=client, lifetime=timedelta(days=1))
@@ -69,7 +69,7 @@ def form_data(response) -> dict:
     return data
 
 
-def test_every_registered_admin_page_answers_200(admin_client, superuser, demo):
+def test_every_registered_admin_page_answers_200(admin_client, superuser, world):
     request = RequestFactory().get("/")
     request.user = superuser
     pages = []
@@ -87,7 +87,7 @@ def test_every_registered_admin_page_answers_200(admin_client, superuser, demo):
     assert len(pages) > 3 * 14
 
 
-def test_changelists_run_a_fixed_number_of_queries_whatever_the_number_of_rows(admin_client, demo):
+def test_changelists_run_a_fixed_number_of_queries_whatever_the_number_of_rows(admin_client, world):
     def queries_per_changelist() -> dict[str, int]:
         counts = {}
         for model in admin.site._registry:
@@ -241,7 +241,7 @@ def test_only_superusers_may_edit_role_definitions(superuser):
     assert role_admin.has_delete_permission(request)
 
 
-def test_device_inline_adds_a_load_in_the_devices_organization(admin_client, demo):
+def test_device_inline_adds_a_load_in_the_devices_organization(admin_client, world):
     device = Device.objects.get(organization__slug="demo", uid=82)
     change_url = url(Device, "change", device.pk)
     data = form_data(admin_client.get(change_url))
@@ -258,7 +258,7 @@ def test_device_inline_adds_a_load_in_the_devices_organization(admin_client, dem
     assert load.organization_id == device.organization_id
 
 
-def test_device_inline_refuses_a_load_uid_taken_in_the_organization(admin_client, demo):
+def test_device_inline_refuses_a_load_uid_taken_in_the_organization(admin_client, world):
     device = Device.objects.get(organization__slug="demo", uid=82)
     change_url = url(Device, "change", device.pk)
     data = form_data(admin_client.get(change_url))
@@ -275,7 +275,7 @@ def test_device_inline_refuses_a_load_uid_taken_in_the_organization(admin_client
     assert not Load.objects.filter(label="Clash").exists()
 
 
-def test_load_admin_refuses_a_device_of_another_organization(admin_client, demo, org):
+def test_load_admin_refuses_a_device_of_another_organization(admin_client, world, org):
     device = Device.objects.get(organization__slug="demo", uid=1)
 
     response = admin_client.post(
@@ -287,7 +287,7 @@ def test_load_admin_refuses_a_device_of_another_organization(admin_client, demo,
     assert "another organization" in str(response.context["adminform"].form.errors["device"])
 
 
-def test_the_demo_admin_sees_what_its_roles_grant(client, demo):
+def test_the_demo_admin_sees_what_its_roles_grant(client, world):
     client.login(username="admin", password="s3cret!")
 
     assert client.get("/admin/").status_code == 200
@@ -318,7 +318,7 @@ def test_the_demo_admin_sees_what_its_roles_grant(client, demo):
     ],
 )
 def test_load_admin_refuses_a_configuration_that_is_not_an_object_of_objects(
-    admin_client, demo, config, message
+    admin_client, world, config, message
 ):
     load = Load.objects.get(organization__slug="demo", uid=2)
     change_url = url(Load, "change", load.pk)
@@ -332,7 +332,7 @@ def test_load_admin_refuses_a_configuration_that_is_not_an_object_of_objects(
     assert load.config == {"meterBus": METERBUS_MAIN_CONFIG}
 
 
-def test_load_admin_saves_a_configuration_keyed_by_protocol(admin_client, demo):
+def test_load_admin_saves_a_configuration_keyed_by_protocol(admin_client, world):
     load = Load.objects.get(organization__slug="demo", uid=2)
     change_url = url(Load, "change", load.pk)
     data = form_data(admin_client.get(change_url)) | {"config": '{"meterBus": {"ct": 5}, "tcp": {}}'}
@@ -359,7 +359,7 @@ def test_load_admin_saves_a_configuration_keyed_by_protocol(admin_client, demo):
     ],
 )
 def test_datastream_admin_refuses_properties_and_values_that_do_not_fit(
-    admin_client, demo, changes, field, message
+    admin_client, world, changes, field, message
 ):
     stream = DataStream.objects.get(organization__slug="demo", device__uid=101, stream_id=1)
     change_url = url(DataStream, "change", stream.pk)
