@@ -12,13 +12,14 @@ from apps.access.hashing import secret_digest
 from apps.access.models import ApiToken, OAuthClient
 from apps.access.selectors import api_token_for_key, oauth_client_authenticate
 from apps.access.services import api_token_issue, oauth_client_issue, refresh_token_issue
-from apps.inventory.demo import METERBUS_MAIN_CONFIG, demo_seed
+from apps.inventory.demo import demo_seed
 from apps.inventory.models import DataStream, Device, Load
 from apps.tenancy.admin import RoleAdmin
 from apps.tenancy.models import Role
 from apps.tenancy.services import membership_grant
 from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import SeriesFactory, UserFactory
+from tests.worlds import METERBUS_MAIN_CONFIG
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,8 @@ def admin_client(client, superuser):
 
 
 @pytest.fixture
-def world(db):
+def demo(db):
+    """The demo seed, so that every registered model has rows (a refresh token too)."""
     result = demo_seed(slug="demo")
     client = OAuthClient.objects.get(client_id=result["blynk"]["client_id"])
     refresh_token_issue(client=client, lifetime=timedelta(days=1))
@@ -69,7 +71,7 @@ def form_data(response) -> dict:
     return data
 
 
-def test_every_registered_admin_page_answers_200(admin_client, superuser, world):
+def test_every_registered_admin_page_answers_200(admin_client, superuser, demo):
     request = RequestFactory().get("/")
     request.user = superuser
     pages = []
@@ -87,7 +89,7 @@ def test_every_registered_admin_page_answers_200(admin_client, superuser, world)
     assert len(pages) > 3 * 14
 
 
-def test_changelists_run_a_fixed_number_of_queries_whatever_the_number_of_rows(admin_client, world):
+def test_changelists_run_a_fixed_number_of_queries_whatever_the_number_of_rows(admin_client, demo):
     def queries_per_changelist() -> dict[str, int]:
         counts = {}
         for model in admin.site._registry:
