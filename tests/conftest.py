@@ -8,6 +8,7 @@ from apps.core.shared_cache import circuit_reset
 from apps.inventory.demo import demo_seed
 from apps.tenancy.services import membership_grant
 from tests.factories import OrganizationFactory, SeriesFactory, UserFactory
+from tests.worlds import ALL as WORLD_ALL
 from tests.worlds import world as world_build
 
 
@@ -83,14 +84,32 @@ def other_demo(db):
     return demo_seed(slug="other")
 
 
-@pytest.fixture
-def world(db):
-    """A small world (tests/worlds.py): organization "demo" with every dialect's credentials and
-    the vendors' example objects, but none of the demo's samples or meters."""
-    return world_build("demo")
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "world(*parts): the parts of the small world (tests/worlds.py) the test builds"
+    )
 
 
 @pytest.fixture
-def other_world(db):
+def world_parts():
+    """The parts of the small worlds a test builds when its `world` marker names none: every
+    dialect here; a directory's conftest narrows it to its own."""
+    return WORLD_ALL
+
+
+def _parts(request, default) -> set:
+    marker = request.node.get_closest_marker("world")
+    return set(marker.args) if marker else set(default)
+
+
+@pytest.fixture
+def world(db, request, world_parts):
+    """A small world (tests/worlds.py): organization "demo" with the vendors' example objects and
+    credentials of the parts asked for, but none of the demo's samples or meters."""
+    return world_build("demo", _parts(request, world_parts))
+
+
+@pytest.fixture
+def other_world(db, request, world_parts):
     """A second small world (slug "other") with the same uids, meter codes and names."""
-    return world_build("other")
+    return world_build("other", _parts(request, world_parts))

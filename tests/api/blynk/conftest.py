@@ -86,3 +86,9 @@ def history(stream: DataStream) -> list[tuple[int, float]]:
         (row.ts, row.value)
         for row in samples_page(series_id=stream.series_id, start_ms=-(2**62), end_ms=2**62, limit=100_000)
     ]
+
+
+@pytest.fixture
+def world_parts():
+    """The small worlds here hold the Blynk part (a test's `world` marker may ask for more)."""
+    return {"blynk"}

@@ -15,6 +15,7 @@ from apps.timeseries.stats.buckets import TAG as STATISTICS_TAG
 from apps.timeseries.store import MAX_TS_MS, MIN_TS_MS
 from tests.factories import DataStreamFactory
 from tests.timeseries.helpers import BEFORE_THE_START_MS, PAST_THE_END_MS, store_snapshot, store_unchecked
+from tests.worlds import ALL as WORLD_ALL
 
 from .conftest import DAY_MS, NOW_MS, device_stream, history
 
@@ -64,6 +65,7 @@ def test_the_vendor_example_is_accepted_and_comes_back_from_history(clock, api):
     }
 
 
+@pytest.mark.world(*WORLD_ALL)
 def test_imported_data_is_visible_through_the_stores_other_readers(clock, api, world):
     api.post(IMPORT, {"deviceId": 1, "dataStreamId": 1, "values": points(2)}, format="json")
 

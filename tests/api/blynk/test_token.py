@@ -93,6 +93,7 @@ def test_a_wrong_secret_in_query_parameters_is_invalid_client(world):
     }
 
 
+@pytest.mark.world("blynk", "buildingx")
 def test_a_building_x_client_cannot_get_blynk_tokens(world):
     response = token_request(
         {"client_id": world["buildingx"]["client_id"], "client_secret": world["buildingx"]["client_secret"]},

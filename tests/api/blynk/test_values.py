@@ -131,6 +131,7 @@ def ems_realtime(world, uid: int) -> dict:
     return ems.get("/v1/realtime", {"uids": str(uid)}).json()["realtime"][str(uid)]
 
 
+@pytest.mark.world("blynk", "gavazzi")
 def test_a_future_sample_is_stored_but_becomes_current_only_when_its_time_comes(clock, world):
     # Device 1's datastream 1 shares its series with EMS signal 100.
     api = bearer(org_token(world["blynk"]))

@@ -98,3 +98,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def ms(text: str) -> int:
     """Epoch ms of an ISO 8601 text with an offset, computed independently of the dialect."""
     return (datetime.fromisoformat(text) - _EPOCH) // timedelta(milliseconds=1)
+
+
+@pytest.fixture
+def world_parts():
+    """The small worlds here hold the Building X part (a test's `world` marker may ask for more)."""
+    return {"buildingx"}

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from apps.access.models import Dialect, OAuthClient
 from apps.access.tokens import jwt_issue
 from apps.tenancy.models import Organization
+from tests.worlds import ALL as WORLD_ALL
 
 from .conftest import AUDIENCE, bearer, create_token, token_request
 
@@ -96,6 +97,7 @@ def test_wrong_credentials_are_401_access_denied(creds, overrides):
     assert response.json() == UNAUTHORIZED
 
 
+@pytest.mark.world("buildingx", "blynk")
 def test_a_blynk_client_cannot_get_a_building_x_token(world):
     response = APIClient().post(
         "/oauth/token",
@@ -188,6 +190,7 @@ def test_other_methods_are_405_in_the_oauth_shape(world):
     assert response.json()["error"] == "invalid_request"
 
 
+@pytest.mark.world(*WORLD_ALL)
 def test_tokens_of_other_dialects_are_refused(world, path):
     organization = Organization.objects.get(slug="demo")
     client_row = OAuthClient.objects.get(client_id=world["blynk"]["client_id"])

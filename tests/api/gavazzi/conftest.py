@@ -23,3 +23,9 @@ def other_api(other_world):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {login(**other_world['ems'])}")
     return client
+
+
+@pytest.fixture
+def world_parts():
+    """The small worlds here hold the Carlo Gavazzi EMS part (a test's `world` marker may ask for more)."""
+    return {"gavazzi"}

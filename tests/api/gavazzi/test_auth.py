@@ -44,6 +44,7 @@ def test_wrong_credentials_are_401_with_the_error_body(world, body):
     assert response.json() == {"error": "Wrong username or password, or no API role."}
 
 
+@pytest.mark.world("gavazzi", "blynk")
 def test_a_user_without_the_api_role_cannot_log_in(world):
     response = APIClient().post("/v1/auth/login", world["blynk"]["user"], format="json")
 

@@ -42,6 +42,7 @@ def test_devices_are_keyed_by_uid_in_the_vendor_shape(api):
     assert response.json() == {"devices": {"1": DEVICE_1, "59": DEVICE_59}}
 
 
+@pytest.mark.world("gavazzi", "blynk")
 def test_all_devices_without_filters(api):
     assert list(api.get("/v1/devices").json()["devices"]) == ["1", "59", "82", "101"]
 

@@ -65,3 +65,9 @@ def stored(series_id: int, start_ms: int = 0, end_ms: int = 2**62) -> list[tuple
             [series_id, start_ms, end_ms],
         )
         return [tuple(row) for row in cursor.fetchall()]
+
+
+@pytest.fixture
+def world_parts():
+    """The small worlds here hold the ioTORQ part (a test's `world` marker may ask for more)."""
+    return {"iotorq"}
