@@ -6,6 +6,11 @@ the parts asked for, so a test reads the credentials the same way whichever worl
 Unlike the demo it writes no samples, no meter data, no load profile and no site: a test that
 needs samples writes them itself.
 
+The fixtures `world` and `other_world` (tests/conftest.py) build the organizations "demo" and
+"other" with the parts `world_parts` names: every part by default, one dialect's in that
+dialect's directory (tests/api/<dialect>/conftest.py); a test that needs other parts names them
+with a marker, e.g. `@pytest.mark.world("blynk", "gavazzi")`.
+
 The parts:
 - "ems": the gateway login (Carlo Gavazzi EMS): a staff user holding facility-manager,
   token-administrator and api (the demo admin's roles).
