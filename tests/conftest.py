@@ -8,6 +8,8 @@ from apps.core.shared_cache import circuit_reset
 from apps.inventory.demo import demo_seed
 from apps.tenancy.services import membership_grant
 from tests.factories import OrganizationFactory, SeriesFactory, UserFactory
+from tests.worlds import ALL as WORLD_ALL
+from tests.worlds import world as world_build
 
 
 @pytest.fixture(autouse=True)
@@ -80,3 +82,34 @@ def demo(db):
 def other_demo(db):
     """A second demo organization (slug "other") with the same uids and its own series."""
     return demo_seed(slug="other")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "world(*parts): the parts of the small world (tests/worlds.py) the test builds"
+    )
+
+
+@pytest.fixture
+def world_parts():
+    """The parts of the small worlds a test builds when its `world` marker names none: every
+    dialect here; a directory's conftest narrows it to its own."""
+    return WORLD_ALL
+
+
+def _parts(request, default) -> set:
+    marker = request.node.get_closest_marker("world")
+    return set(marker.args) if marker else set(default)
+
+
+@pytest.fixture
+def world(db, request, world_parts):
+    """A small world (tests/worlds.py): organization "demo" with the vendors' example objects and
+    credentials of the parts asked for, but none of the demo's samples or meters."""
+    return world_build("demo", _parts(request, world_parts))
+
+
+@pytest.fixture
+def other_world(db, request, world_parts):
+    """A second small world (slug "other") with the same uids, meter codes and names."""
+    return world_build("other", _parts(request, world_parts))

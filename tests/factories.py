@@ -1,8 +1,14 @@
-"""factory_boy factories, one per model."""
+"""factory_boy factories, one per model.
+
+Credentials are issued through the access services, as in production (the secret is hashed and
+exists only in the returned `Issued`): their factories return `Issued` (`.credential`, `.secret`).
+"""
 
 import factory
 from django.contrib.auth import get_user_model
 
+from apps.access.models import ApiToken, Dialect, OAuthClient
+from apps.access.services import api_token_issue, oauth_client_issue
 from apps.inventory.models import DataStream, Device, Load, Partition, Point, Product, Signal
 from apps.tenancy.models import Organization, Site
 from apps.timeseries.models import Series
@@ -113,3 +119,35 @@ class PointFactory(factory.django.DjangoModelFactory):
     organization = factory.SelfAttribute("partition.organization")
     name = factory.Sequence(lambda n: f"Point {n}")
     series = factory.SubFactory(SeriesFactory, organization=factory.SelfAttribute("..organization"))
+
+
+class ApiTokenFactory(factory.django.DjangoModelFactory):
+    """An ioTORQ key (`Authorization: Token <secret>`); returns `Issued`."""
+
+    class Meta:
+        model = ApiToken
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Token {n}")
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return api_token_issue(**kwargs)
+
+
+class OAuthClientFactory(factory.django.DjangoModelFactory):
+    """An OAuth client of a dialect (Blynk by default; Building X with `dialect=Dialect.BUILDINGX`,
+    `partitions=[...]` to restrict it); returns `Issued`."""
+
+    class Meta:
+        model = OAuthClient
+
+    organization = factory.SubFactory(OrganizationFactory)
+    dialect = Dialect.BLYNK
+    name = factory.Sequence(lambda n: f"Client {n}")
+    client_id = factory.Sequence(lambda n: f"client-{n}")
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return oauth_client_issue(**kwargs)

@@ -12,13 +12,14 @@ from apps.access.hashing import secret_digest
 from apps.access.models import ApiToken, OAuthClient
 from apps.access.selectors import api_token_for_key, oauth_client_authenticate
 from apps.access.services import api_token_issue, oauth_client_issue, refresh_token_issue
-from apps.inventory.demo import METERBUS_MAIN_CONFIG, demo_seed
+from apps.inventory.demo import demo_seed
 from apps.inventory.models import DataStream, Device, Load
 from apps.tenancy.admin import RoleAdmin
 from apps.tenancy.models import Role
 from apps.tenancy.services import membership_grant
 from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import SeriesFactory, UserFactory
+from tests.worlds import METERBUS_MAIN_CONFIG
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +37,7 @@ def admin_client(client, superuser):
 
 @pytest.fixture
 def demo(db):
+    """The demo seed, so that every registered model has rows (a refresh token too)."""
     result = demo_seed(slug="demo")
     client = OAuthClient.objects.get(client_id=result["blynk"]["client_id"])
     refresh_token_issue(client=client, lifetime=timedelta(days=1))
@@ -241,7 +243,7 @@ def test_only_superusers_may_edit_role_definitions(superuser):
     assert role_admin.has_delete_permission(request)
 
 
-def test_device_inline_adds_a_load_in_the_devices_organization(admin_client, demo):
+def test_device_inline_adds_a_load_in_the_devices_organization(admin_client, world):
     device = Device.objects.get(organization__slug="demo", uid=82)
     change_url = url(Device, "change", device.pk)
     data = form_data(admin_client.get(change_url))
@@ -258,7 +260,7 @@ def test_device_inline_adds_a_load_in_the_devices_organization(admin_client, dem
     assert load.organization_id == device.organization_id
 
 
-def test_device_inline_refuses_a_load_uid_taken_in_the_organization(admin_client, demo):
+def test_device_inline_refuses_a_load_uid_taken_in_the_organization(admin_client, world):
     device = Device.objects.get(organization__slug="demo", uid=82)
     change_url = url(Device, "change", device.pk)
     data = form_data(admin_client.get(change_url))
@@ -275,7 +277,7 @@ def test_device_inline_refuses_a_load_uid_taken_in_the_organization(admin_client
     assert not Load.objects.filter(label="Clash").exists()
 
 
-def test_load_admin_refuses_a_device_of_another_organization(admin_client, demo, org):
+def test_load_admin_refuses_a_device_of_another_organization(admin_client, world, org):
     device = Device.objects.get(organization__slug="demo", uid=1)
 
     response = admin_client.post(
@@ -287,7 +289,7 @@ def test_load_admin_refuses_a_device_of_another_organization(admin_client, demo,
     assert "another organization" in str(response.context["adminform"].form.errors["device"])
 
 
-def test_the_demo_admin_sees_what_its_roles_grant(client, demo):
+def test_the_demo_admin_sees_what_its_roles_grant(client, world):
     client.login(username="admin", password="s3cret!")
 
     assert client.get("/admin/").status_code == 200
@@ -318,7 +320,7 @@ def test_the_demo_admin_sees_what_its_roles_grant(client, demo):
     ],
 )
 def test_load_admin_refuses_a_configuration_that_is_not_an_object_of_objects(
-    admin_client, demo, config, message
+    admin_client, world, config, message
 ):
     load = Load.objects.get(organization__slug="demo", uid=2)
     change_url = url(Load, "change", load.pk)
@@ -332,7 +334,7 @@ def test_load_admin_refuses_a_configuration_that_is_not_an_object_of_objects(
     assert load.config == {"meterBus": METERBUS_MAIN_CONFIG}
 
 
-def test_load_admin_saves_a_configuration_keyed_by_protocol(admin_client, demo):
+def test_load_admin_saves_a_configuration_keyed_by_protocol(admin_client, world):
     load = Load.objects.get(organization__slug="demo", uid=2)
     change_url = url(Load, "change", load.pk)
     data = form_data(admin_client.get(change_url)) | {"config": '{"meterBus": {"ct": 5}, "tcp": {}}'}
@@ -359,7 +361,7 @@ def test_load_admin_saves_a_configuration_keyed_by_protocol(admin_client, demo):
     ],
 )
 def test_datastream_admin_refuses_properties_and_values_that_do_not_fit(
-    admin_client, demo, changes, field, message
+    admin_client, world, changes, field, message
 ):
     stream = DataStream.objects.get(organization__slug="demo", device__uid=101, stream_id=1)
     change_url = url(DataStream, "change", stream.pk)

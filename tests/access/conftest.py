@@ -9,12 +9,12 @@ def url(model, view: str, *args) -> str:
 
 
 @pytest.fixture
-def demo_org(demo):
+def demo_org(world):
     return Organization.objects.get(slug="demo")
 
 
 @pytest.fixture
-def token_admin(client, demo):
+def token_admin(client, world):
     """The demo's admin-site user: token administrator (and facility manager, API) of demo."""
     assert client.login(username="admin", password="s3cret!")
     return client

@@ -214,7 +214,7 @@ def test_the_rotate_action_shows_every_new_secret_once_on_one_page(token_admin, 
         assert oauth_client_authenticate(client_id=client_id, secret=entry["secret"], dialect=dialect)
 
 
-def test_partitions_are_granted_among_the_clients_organizations_only(token_admin, demo_org, other_demo):
+def test_partitions_are_granted_among_the_clients_organizations_only(token_admin, demo_org, other_world):
     other = Organization.objects.get(slug="other")
     theirs = Partition.objects.get(organization=other)
     ours = Partition.objects.get(organization=demo_org)

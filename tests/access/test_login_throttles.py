@@ -27,12 +27,12 @@ def ems_login(username: str, password: str, **extra):
     )
 
 
-def blynk_login(demo: dict, username: str, password: str, **extra):
+def blynk_login(world: dict, username: str, password: str, **extra):
     """Blynk's user_credentials grant (the client by HTTP Basic); `extra` is request META."""
     from tests.api.blynk.conftest import basic
 
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=basic(demo["blynk"]["client_id"], demo["blynk"]["client_secret"]))
+    client.credentials(HTTP_AUTHORIZATION=basic(world["blynk"]["client_id"], world["blynk"]["client_secret"]))
     query = urlencode({"grant_type": "user_credentials", "username": username, "password": password})
     return client.post(f"/oauth2/token?{query}", **extra)
 
@@ -57,8 +57,8 @@ def test_the_key_is_the_account_when_there_is_one_else_the_case_folded_name():
 
 
 @pytest.fixture
-def mail_user(demo):
-    """A Blynk user of the demo organization whose e-mail address has an i in it."""
+def mail_user(world):
+    """A Blynk user of the world organization whose e-mail address has an i in it."""
     user = UserFactory(username="facility", email="admin@site.example")
     membership_grant(user=user, organization=Organization.objects.get(slug="demo"), role_slugs=["api"])
     return user
@@ -76,20 +76,20 @@ def mail_user(demo):
         ),
     ],
 )
-def test_a_locked_account_stays_locked_under_every_spelling_its_login_accepts(demo, mail_user, spelling):
+def test_a_locked_account_stays_locked_under_every_spelling_its_login_accepts(world, mail_user, spelling):
     # The spelling logs in to the account (the database's case-insensitive match) ...
-    assert blynk_login(demo, spelling, "correct horse battery").status_code == 200
+    assert blynk_login(world, spelling, "correct horse battery").status_code == 200
     for _ in range(10):
-        assert blynk_login(demo, "admin@site.example", "wrong").status_code == 400
+        assert blynk_login(world, "admin@site.example", "wrong").status_code == 400
 
     # ... so once the account is locked, it is locked under that spelling too.
-    blocked = blynk_login(demo, spelling, "correct horse battery")
+    blocked = blynk_login(world, spelling, "correct horse battery")
 
     assert blocked.status_code == 429
     assert blocked.json()["error"] == "slow_down"
 
 
-def test_the_ems_login_counts_the_account_whatever_name_failed(demo):
+def test_the_ems_login_counts_the_account_whatever_name_failed(world):
     for _ in range(10):
         assert ems_login("nobody", "bad").status_code == 401
 
@@ -100,7 +100,7 @@ def test_the_ems_login_counts_the_account_whatever_name_failed(demo):
 # --- behind a reverse proxy -------------------------------------------------------------------
 
 
-def test_behind_a_trusted_proxy_one_clients_failures_do_not_lock_out_the_others(demo, settings):
+def test_behind_a_trusted_proxy_one_clients_failures_do_not_lock_out_the_others(world, settings):
     settings.TRUSTED_PROXIES = [PROXY]
     for _ in range(10):
         assert ems_login("admin", "bad", **via_proxy("203.0.113.7")).status_code == 401
@@ -109,7 +109,7 @@ def test_behind_a_trusted_proxy_one_clients_failures_do_not_lock_out_the_others(
     assert ems_login("admin", "s3cret!", **via_proxy("198.51.100.20")).status_code == 200
 
 
-def test_a_client_cannot_escape_the_throttle_by_forging_x_forwarded_for(demo, settings):
+def test_a_client_cannot_escape_the_throttle_by_forging_x_forwarded_for(world, settings):
     settings.TRUSTED_PROXIES = [PROXY]
     for i in range(10):
         forged = {"REMOTE_ADDR": "203.0.113.7", "HTTP_X_FORWARDED_FOR": f"198.51.100.{i}"}
@@ -120,17 +120,17 @@ def test_a_client_cannot_escape_the_throttle_by_forging_x_forwarded_for(demo, se
     assert ems_login("admin", "s3cret!", **through_proxy).status_code == 429
 
 
-def test_blynk_logins_key_on_the_proxied_client_too(demo, settings):
+def test_blynk_logins_key_on_the_proxied_client_too(world, settings):
     settings.TRUSTED_PROXIES = [PROXY]
-    user = demo["blynk"]["user"]
+    user = world["blynk"]["user"]
     for _ in range(10):
-        assert blynk_login(demo, user["username"], "bad", **via_proxy("203.0.113.7")).status_code == 400
+        assert blynk_login(world, user["username"], "bad", **via_proxy("203.0.113.7")).status_code == 400
 
     assert (
-        blynk_login(demo, user["username"], user["password"], **via_proxy("203.0.113.7")).status_code == 429
+        blynk_login(world, user["username"], user["password"], **via_proxy("203.0.113.7")).status_code == 429
     )
     assert (
-        blynk_login(demo, user["username"], user["password"], **via_proxy("198.51.100.2")).status_code == 200
+        blynk_login(world, user["username"], user["password"], **via_proxy("198.51.100.2")).status_code == 200
     )
 
 
@@ -208,7 +208,7 @@ def test_an_admin_lock_ends_after_the_lockout_time(client, staff):
     assert response.status_code == 302
 
 
-def test_api_login_failures_do_not_count_toward_the_admin_lock_nor_log_errors(client, demo, caplog):
+def test_api_login_failures_do_not_count_toward_the_admin_lock_nor_log_errors(client, world, caplog):
     with caplog.at_level(logging.INFO):
         for _ in range(10):
             assert ems_login("admin", "bad").status_code == 401

@@ -5,7 +5,7 @@ from tests.factories import DataStreamFactory
 
 
 @pytest.fixture
-def text_stream(demo):
+def text_stream(world):
     """A string datastream (v3, "Status", no series) on the demo's device 101."""
     return DataStreamFactory(
         device=Device.objects.get(organization__slug="demo", uid=101),

@@ -34,7 +34,7 @@ def allowed(response) -> set[str]:
 
 
 @pytest.mark.parametrize(("route", "methods"), sorted(routes().items()), ids=lambda item: str(item))
-def test_allow_lists_exactly_the_methods_answered_and_never_options(demo, route, methods):
+def test_allow_lists_exactly_the_methods_answered_and_never_options(world, route, methods):
     path = concrete(route)
     expected = methods | ({"HEAD"} if "GET" in methods else set())
     client = APIClient()
@@ -53,10 +53,10 @@ def test_allow_lists_exactly_the_methods_answered_and_never_options(demo, route,
         assert (refused.status_code in (401, 405), allowed(refused)) == (True, expected), (method, path)
 
 
-def test_options_with_credentials_is_405_in_the_dialects_shape(demo):
+def test_options_with_credentials_is_405_in_the_dialects_shape(world):
     ems = APIClient().post(
         "/v1/auth/login",
-        {"username": demo["ems"]["username"], "password": demo["ems"]["password"]},
+        {"username": world["ems"]["username"], "password": world["ems"]["password"]},
         format="json",
     )
     client = APIClient(HTTP_AUTHORIZATION=f"Bearer {ems.json()['token']}")

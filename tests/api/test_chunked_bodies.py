@@ -14,8 +14,8 @@ MESSAGE = "A chunked request body needs a server that reads it; send Content-Len
 
 
 @pytest.fixture
-def tokens(demo):
-    return tokens_for(demo)
+def tokens(world):
+    return tokens_for(world)
 
 
 def requests(tokens) -> dict[str, tuple]:

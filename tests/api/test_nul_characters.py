@@ -28,7 +28,7 @@ NUL_TEXTS = ["\x00", "v1\x00", "a\x00b", "\x00" * 3]
 SERIES = {"datetime": [1], "val": [1]}
 
 
-def world() -> list:
+def written() -> list:
     """What any of these requests could have written: samples and latest values, import jobs,
     datastream values and properties, refresh tokens (issued with every Blynk token)."""
     return [
@@ -40,10 +40,10 @@ def world() -> list:
 
 
 @pytest.fixture
-def sender(demo, text_stream):
+def sender(world, text_stream):
     """Sends one of the listed inputs holding `text`; returns the response."""
-    blynk, buildingx = demo["blynk"], demo["buildingx"]
-    iotorq = APIClient(HTTP_AUTHORIZATION=f"Token {demo['iotorq']['token']}")
+    blynk, buildingx = world["blynk"], world["buildingx"]
+    iotorq = APIClient(HTTP_AUTHORIZATION=f"Token {world['iotorq']['token']}")
     client_auth = basic(blynk["client_id"], blynk["client_secret"])
     blynk_token = APIClient(HTTP_AUTHORIZATION=client_auth).post(
         "/oauth2/token?grant_type=client_credentials"
@@ -100,10 +100,10 @@ def sender(demo, text_stream):
             HTTP_AUTHORIZATION=basic(text, buildingx["client_secret"])
         ).post("/oauth/token", {"audience": AUDIENCE, "grant_type": "client_credentials"}, format="json"),
         "ems username": lambda text: APIClient().post(
-            "/v1/auth/login", {"username": text, "password": demo["ems"]["password"]}, format="json"
+            "/v1/auth/login", {"username": text, "password": world["ems"]["password"]}, format="json"
         ),
         "ems password": lambda text: APIClient().post(
-            "/v1/auth/login", {"username": demo["ems"]["username"], "password": text}, format="json"
+            "/v1/auth/login", {"username": world["ems"]["username"], "password": text}, format="json"
         ),
     }
     return senders
@@ -163,15 +163,15 @@ EXPECTED = {
 def test_a_nul_in_a_listed_input_is_the_dialects_400_or_wrong_credential_and_writes_nothing(
     sender, name, text
 ):
-    before = world()
+    before = written()
 
     response = sender[name](text)
 
     assert (response.status_code, response.json()) == EXPECTED[name]
-    assert world() == before
+    assert written() == before
 
 
-def test_a_nul_in_a_credential_counts_as_a_failed_login(demo):
+def test_a_nul_in_a_credential_counts_as_a_failed_login(world):
     # Ten wrong logins with a NUL in the username lock that username out like any other ten.
     for _ in range(10):
         login = APIClient().post("/v1/auth/login", {"username": "a\x00", "password": "x"}, format="json")
@@ -182,12 +182,14 @@ def test_a_nul_in_a_credential_counts_as_a_failed_login(demo):
     assert response.status_code == 429
 
 
-def test_a_nul_in_a_multiple_values_update_or_batch_update_cell_is_skipped_like_any_misfit(demo, text_stream):
+def test_a_nul_in_a_multiple_values_update_or_batch_update_cell_is_skipped_like_any_misfit(
+    world, text_stream
+):
     # The Blynk rule for values that do not fit their datastream: skipped silently.
-    api = APIClient(HTTP_AUTHORIZATION=basic(demo["blynk"]["client_id"], demo["blynk"]["client_secret"]))
+    api = APIClient(HTTP_AUTHORIZATION=basic(world["blynk"]["client_id"], world["blynk"]["client_secret"]))
     token = api.post("/oauth2/token?grant_type=client_credentials").json()["access_token"]
     bearer = APIClient(HTTP_AUTHORIZATION=f"Bearer {token}")
-    before = world()
+    before = written()
 
     many = bearer.post(
         "/api/v1/organization/device/datastreams", {"deviceId": 101, "values": {"3": "a\x00b"}}, format="json"
@@ -199,7 +201,7 @@ def test_a_nul_in_a_multiple_values_update_or_batch_update_cell_is_skipped_like_
     )
 
     assert (many.status_code, batch.status_code) == (204, 204)
-    assert world() == before
+    assert written() == before
 
 
 @settings(
@@ -223,7 +225,7 @@ def test_any_text_holding_a_nul_gets_the_same_answer(sender, name, before, after
     assert (response.status_code, response.json()) == EXPECTED[name]
 
 
-def test_a_data_error_that_slips_past_validation_is_a_400_logged_as_a_warning(demo, caplog):
+def test_a_data_error_that_slips_past_validation_is_a_400_logged_as_a_warning(world, caplog):
     # Given the database refusing a value (what a NUL in an unchecked field would do on
     # PostgreSQL), which is no outage
     def refuse(execute, sql, params, many, context):
@@ -243,7 +245,7 @@ def test_a_data_error_that_slips_past_validation_is_a_400_logged_as_a_warning(de
     ]
 
 
-def test_an_outage_is_still_a_503(demo):
+def test_an_outage_is_still_a_503(world):
     def refuse(execute, sql, params, many, context):
         raise OperationalError("the database is restarting")
 

@@ -53,7 +53,7 @@ def test_no_token_configured_means_superusers_only(client, db, settings):
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 403
 
 
-def test_requests_are_counted_per_dialect_and_status(superuser_client, demo):
+def test_requests_are_counted_per_dialect_and_status(superuser_client, world):
     before = scrape(superuser_client)
 
     APIClient().get("/ver")
@@ -88,8 +88,8 @@ def test_the_import_jobs_registered_by_the_imports_app_are_exposed_once(superuse
     assert response.content.decode().count("# TYPE ems_import_jobs gauge") == 1
 
 
-def test_the_request_log_never_holds_credentials(demo, caplog):
-    blynk = demo["blynk"]
+def test_the_request_log_never_holds_credentials(world, caplog):
+    blynk = world["blynk"]
     with caplog.at_level(logging.INFO, logger="ems.requests"):
         APIClient().post(
             f"/oauth2/token?grant_type=client_credentials&client_id={blynk['client_id']}"

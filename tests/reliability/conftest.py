@@ -1,4 +1,4 @@
-"""Tokens of every dialect for the two demo organizations (`demo` = A, `other_demo` = B); the
+"""Tokens of every dialect for the two world organizations (`world` = A, `other_world` = B); the
 helpers that get them are tests/api/dialect_clients.py."""
 
 import pytest
@@ -8,13 +8,13 @@ from tests.api.endpoints import HTTP_METHODS, endpoints  # noqa: F401 (HTTP_METH
 
 
 @pytest.fixture
-def tokens_a(demo) -> Tokens:
-    return tokens_for(demo)
+def tokens_a(world) -> Tokens:
+    return tokens_for(world)
 
 
 @pytest.fixture
-def tokens_b(other_demo) -> Tokens:
-    return tokens_for(other_demo)
+def tokens_b(other_world) -> Tokens:
+    return tokens_for(other_world)
 
 
 def dialect_endpoints() -> set[tuple[str, str]]:

@@ -22,7 +22,7 @@ from . import crash_support as support
 from . import test_redis_outage_gunicorn as outage
 
 pytestmark = [*outage.pytestmark, pytest.mark.django_db(transaction=True)]
-stack = outage.stack  # a redis-server and gunicorn over the test database, demo committed
+stack = outage.stack  # a redis-server and gunicorn over the test database, world committed
 
 
 def send(port: int, method: str, path: str, headers: dict, body: bytes = b"", *, chunked=False) -> tuple:
@@ -40,12 +40,12 @@ def send(port: int, method: str, path: str, headers: dict, body: bytes = b"", *,
         conn.close()
 
 
-def writes(demo: dict, port: int) -> dict[str, tuple]:
+def writes(world: dict, port: int) -> dict[str, tuple]:
     """(path, body, headers, read-back GET path) of one write per dialect."""
-    requests = outage.dialect_requests(demo, port)
+    requests = outage.dialect_requests(world, port)
     json = {"Content-Type": "application/json"}
     point, buildingx = requests["buildingx read"][1], requests["buildingx read"][3]
-    series_id = demo["iotorq"]["variable_ids"][0]
+    series_id = world["iotorq"]["variable_ids"][0]
     return {
         "iotorq import": (
             "/ems/api/import/",
@@ -77,8 +77,8 @@ def writes(demo: dict, port: int) -> dict[str, tuple]:
 
 @pytest.mark.parametrize("name", ["iotorq import", "blynk values", "buildingx ingest"])
 def test_a_chunked_body_gets_the_answer_of_the_same_body_with_content_length(stack, name):
-    demo, _, port = stack
-    path, body, headers, read_back = writes(demo, port)[name]
+    world, _, port = stack
+    path, body, headers, read_back = writes(world, port)[name]
     raw = orjson.dumps(body)
 
     chunked = send(port, "POST", path, headers, raw, chunked=True)
@@ -127,8 +127,8 @@ def without_times(content: bytes):
     ],
 )
 def test_a_chunked_body_past_the_limit_is_413_at_once_and_writes_nothing(stack, name, limit, expected):
-    demo, _, port = stack
-    path, _, headers, read_back = writes(demo, port)[name]
+    world, _, port = stack
+    path, _, headers, read_back = writes(world, port)[name]
     before = read_back and send(port, "GET", read_back, headers)
     head = f"POST {path} HTTP/1.1\r\nHost: {support.LOOPBACK}\r\nTransfer-Encoding: chunked\r\n"
     head += "".join(f"{key}: {value}\r\n" for key, value in headers.items()) + "\r\n"

@@ -33,10 +33,10 @@ from rest_framework.test import APIClient
 
 from apps.imports.models import ImportJob
 from apps.imports.services import import_sweep
-from apps.inventory.demo import demo_seed
 from apps.tenancy.models import Organization
 from apps.tenancy.services import roles_sync
 from apps.timeseries.models import Series
+from tests.worlds import world as world_build
 
 from . import crash_support as support
 
@@ -76,8 +76,9 @@ def processes():
 
 @pytest.fixture
 def committed_demo(transactional_db):
+    """The small world (tests/worlds.py), committed so the worker sees it."""
     roles_sync()
-    return demo_seed(slug="demo")
+    return world_build("demo")
 
 
 def _series(codes: list[str]) -> list[int]:

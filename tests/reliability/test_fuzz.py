@@ -84,7 +84,7 @@ def wsgi_app():
 
 
 def _demo_world(seed: dict) -> dict:
-    """The identifiers of the demo organization the generated requests are steered to."""
+    """The identifiers of the world organization the generated requests are steered to."""
     response = APIClient(HTTP_AUTHORIZATION=f"Token {seed['iotorq']['token']}").post(
         "/ems/api/import/",
         [{"id_type": "meter_code", "id_value": "my_meter_code1", "series": {"datetime": [1], "val": [1]}}],
@@ -109,7 +109,7 @@ def _demo_world(seed: dict) -> dict:
 
 def _steer(world: dict):
     """A `map_case` hook (it applies to every phase): half of the cases get real identifiers of
-    the demo organization. The choices derive from the case itself, so a case maps the same way
+    the world organization. The choices derive from the case itself, so a case maps the same way
     every time Hypothesis replays it."""
 
     def map_case(context, case):

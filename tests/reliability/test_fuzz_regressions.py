@@ -198,9 +198,9 @@ def test_schema_documents_the_429_of_every_operation_under_the_request_limit(rat
     assert failures == {}
 
 
-def test_schema_documents_the_blynk_token_endpoints_429_after_failed_user_logins(openapi, demo):
+def test_schema_documents_the_blynk_token_endpoints_429_after_failed_user_logins(openapi, world):
     operation = openapi["/oauth2/token"]["POST"]
-    blynk = demo["blynk"]
+    blynk = world["blynk"]
     client = Client(HTTP_AUTHORIZATION=basic(blynk["client_id"], blynk["client_secret"]))
     path = f"/oauth2/token?grant_type=user_credentials&username={blynk['user']['username']}&password=wrong"
     for _ in range(10):
@@ -209,7 +209,7 @@ def test_schema_documents_the_blynk_token_endpoints_429_after_failed_user_logins
     response = client.post(path)
 
     assert response.status_code == 429
-    _assert_documented(operation, Tokens(demo, "", "", "", "", ""), response, {"path": path})
+    _assert_documented(operation, Tokens(world, "", "", "", "", ""), response, {"path": path})
 
 
 def test_schema_documents_the_503_of_every_operation_that_needs_the_database(openapi, tokens_a):

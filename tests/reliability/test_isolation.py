@@ -1,7 +1,7 @@
 """The isolation matrix: organization B's credentials on organization A's identifiers, for every
 endpoint of every dialect.
 
-A is the `demo` organization, B `other_demo`: the same uids and structure, their own credentials.
+A is the `world` organization, B `other_world`: the same uids and structure, their own credentials.
 A also gets objects whose identifiers B does not have (device 7001 with datastream 7, load 7002,
 signal 7003, a partition and point, a meter code, an import job, a refresh token). Every probe
 asks for A's object with B's credentials and for an object that exists nowhere, and the two
@@ -52,7 +52,7 @@ class World:
 
 
 @pytest.fixture
-def world(demo, tokens_b, django_capture_on_commit_callbacks) -> World:
+def world(world, tokens_b, django_capture_on_commit_callbacks) -> World:
     """A's extra objects, none of whose identifiers B has."""
     org = Organization.objects.get(slug="demo")
     series = Series.objects.create(organization=org, name="Only A", meter_code="only-a-meter")
@@ -77,13 +77,15 @@ def world(demo, tokens_b, django_capture_on_commit_callbacks) -> World:
     partition = Partition.objects.create(organization=org, name="Only A")
     point = Point.objects.create(organization=org, partition=partition, name="Only A", series=series)
     with django_capture_on_commit_callbacks(execute=True):
-        job = APIClient(HTTP_AUTHORIZATION=f"Token {demo['iotorq']['token']}").post(
+        job = APIClient(HTTP_AUTHORIZATION=f"Token {world['iotorq']['token']}").post(
             "/ems/api/import/",
             [{"id_type": "meter_code", "id_value": "only-a-meter", "series": {"datetime": [5], "val": [5]}}],
             format="json",
         )
     assert job.status_code == 202, job.content
-    refresh = APIClient(HTTP_AUTHORIZATION=basic(demo["blynk"]["client_id"], demo["blynk"]["client_secret"]))
+    refresh = APIClient(
+        HTTP_AUTHORIZATION=basic(world["blynk"]["client_id"], world["blynk"]["client_secret"])
+    )
     refresh = refresh.post("/oauth2/token?grant_type=client_credentials")
     assert refresh.status_code == 200, refresh.content
     return World(
@@ -92,14 +94,14 @@ def world(demo, tokens_b, django_capture_on_commit_callbacks) -> World:
             "meter_code": series.meter_code,
             "partition": str(partition.uuid),
             "point": str(point.uuid),
-            "demo_partition": demo["buildingx"]["partition_id"],
-            "demo_point": demo["buildingx"]["point_id"],
+            "demo_partition": world["buildingx"]["partition_id"],
+            "demo_point": world["buildingx"]["point_id"],
             "job": job.json()["job"],
             "refresh_token": refresh.json()["refresh_token"],
             "sn": org.sn,
             "mac": org.mac,
         },
-        a_seed=demo,
+        a_seed=world,
         b=tokens_b,
     )
 
@@ -218,7 +220,7 @@ def blynk_token(w: World) -> None:
         )
 
     # A's user, with A's own password, through B's client: unknown to B.
-    hidden(login, a_user["username"], "nobody@demo.example", 400)
+    hidden(login, a_user["username"], "nobody@world.example", 400)
     hidden(
         lambda token: b_client.post(f"/oauth2/token?grant_type=refresh_token&refresh_token={token}"),
         w.a["refresh_token"],

@@ -18,8 +18,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
-from apps.inventory.demo import demo_seed
 from apps.tenancy.services import roles_sync
+from tests.worlds import world as world_build
 
 from . import crash_support as support
 
@@ -62,11 +62,11 @@ def call(
 @pytest.fixture
 def stack(transactional_db, tmp_path):
     """A redis-server and gunicorn (cache on Redis database 1, broker on database 0) over the
-    test database, with the demo organization committed."""
+    test database, with the world organization committed."""
     roles_sync()
-    demo = demo_seed(slug="demo")
+    world = world_build("demo")
     # The suite hashes with MD5 for speed; gunicorn knows only the project's hashers.
-    for login in (demo["ems"], demo["blynk"]["user"]):
+    for login in (world["ems"], world["blynk"]["user"]):
         encoded = PBKDF2PasswordHasher().encode(login["password"], PBKDF2PasswordHasher().salt())
         get_user_model().objects.filter(username=login["username"]).update(password=encoded)
     redis = support.RedisServer(tmp_path)
@@ -81,26 +81,28 @@ def stack(transactional_db, tmp_path):
     gunicorn = None
     try:
         gunicorn = support.start_gunicorn(env, port, tmp_path / "gunicorn.log", workers=1, threads=4)
-        yield demo, redis, port
+        yield world, redis, port
     finally:
         support.stop_process(gunicorn)
         redis.close()
 
 
-def dialect_requests(demo: dict, port: int) -> dict[str, tuple]:
+def dialect_requests(world: dict, port: int) -> dict[str, tuple]:
     """(method, path, body, headers, expected status) of one request per dialect, with tokens
     obtained while Redis answers."""
     blynk_basic = (
         "Basic "
-        + base64.b64encode(f"{demo['blynk']['client_id']}:{demo['blynk']['client_secret']}".encode()).decode()
+        + base64.b64encode(
+            f"{world['blynk']['client_id']}:{world['blynk']['client_secret']}".encode()
+        ).decode()
     )
-    status, ems, _ = call(port, "POST", "/v1/auth/login", demo["ems"])
+    status, ems, _ = call(port, "POST", "/v1/auth/login", world["ems"])
     assert status == 200, ems
     status, blynk, _ = call(
         port, "POST", "/oauth2/token?grant_type=client_credentials", headers={"Authorization": blynk_basic}
     )
     assert status == 200, blynk
-    bx = demo["buildingx"]
+    bx = world["buildingx"]
     status, buildingx, _ = call(
         port,
         "POST",
@@ -113,15 +115,15 @@ def dialect_requests(demo: dict, port: int) -> dict[str, tuple]:
         },
     )
     assert status == 200, buildingx
-    user = demo["blynk"]["user"]
+    user = world["blynk"]["user"]
     point = f"/ingest/partitions/{bx['partition_id']}/points/{bx['point_id']}/values"
-    series_id = demo["iotorq"]["variable_ids"][0]
+    series_id = world["iotorq"]["variable_ids"][0]
     return {
         "iotorq import": (
             "POST",
             "/ems/api/import/",
             [{"id_type": "pk", "id_value": series_id, "series": {"datetime": [1_500_000_000], "val": [2.5]}}],
-            {"Authorization": f"Token {demo['iotorq']['token']}"},
+            {"Authorization": f"Token {world['iotorq']['token']}"},
             202,
         ),
         "blynk values": (
@@ -140,7 +142,7 @@ def dialect_requests(demo: dict, port: int) -> dict[str, tuple]:
         ),
         "buildingx read": ("GET", point, None, {"Authorization": f"Bearer {buildingx['access_token']}"}, 200),
         "gavazzi devices": ("GET", "/v1/devices", None, {"Authorization": f"Bearer {ems['token']}"}, 200),
-        "gavazzi login": ("POST", "/v1/auth/login", demo["ems"], None, 200),
+        "gavazzi login": ("POST", "/v1/auth/login", world["ems"], None, 200),
     }
 
 
@@ -156,8 +158,8 @@ def run_all(port: int, requests: dict) -> tuple[dict, dict]:
 
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_keeps_answering_every_dialect_while_its_redis_is_stopped_or_frozen(stack):
-    demo, redis, port = stack
-    requests = dialect_requests(demo, port)
+    world, redis, port = stack
+    requests = dialect_requests(world, port)
     expected = {name: status for name, (*_, status) in requests.items()}
     assert call(port, "GET", "/healthz")[:2] == (
         200,

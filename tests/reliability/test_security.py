@@ -73,12 +73,12 @@ def _every_stored_value():
                         yield table, value
 
 
-def test_no_plaintext_credential_is_stored_after_issuing_every_kind(demo, tokens_a):
+def test_no_plaintext_credential_is_stored_after_issuing_every_kind(world, tokens_a):
     # Given every kind of credential the project issues: API keys, client secrets (issued and
     # rotated) of both OAuth dialects, access and refresh tokens (organization and user, first
     # and refreshed), Building X and EMS JWTs, and the users' passwords
     org = Organization.objects.get(slug="demo")
-    seed = demo
+    seed = world
     blynk_client = APIClient(
         HTTP_AUTHORIZATION=basic(seed["blynk"]["client_id"], seed["blynk"]["client_secret"])
     )
@@ -198,8 +198,8 @@ def test_a_jwt_works_until_its_lifetime_ends_and_never_after(kind, tokens_a):
     assert _is_401_in_shape(dialect, late), late.content
 
 
-def test_a_blynk_refresh_token_expires(demo):
-    client = APIClient(HTTP_AUTHORIZATION=basic(demo["blynk"]["client_id"], demo["blynk"]["client_secret"]))
+def test_a_blynk_refresh_token_expires(world):
+    client = APIClient(HTTP_AUTHORIZATION=basic(world["blynk"]["client_id"], world["blynk"]["client_secret"]))
     refresh = client.post("/oauth2/token?grant_type=client_credentials").json()["refresh_token"]
     lifetime = settings.BLYNK_REFRESH_TOKEN_LIFETIME_SECONDS
 
@@ -239,8 +239,8 @@ def test_a_credential_of_one_dialect_is_refused_by_every_other(source, target, t
     assert [r.status_code for r in answers if not _is_401_in_shape(target, r)] == []
 
 
-def test_an_oauth_client_of_one_dialect_is_refused_by_the_other_token_endpoint(demo):
-    blynk, buildingx = demo["blynk"], demo["buildingx"]
+def test_an_oauth_client_of_one_dialect_is_refused_by_the_other_token_endpoint(world):
+    blynk, buildingx = world["blynk"], world["buildingx"]
 
     at_blynk = APIClient(HTTP_AUTHORIZATION=basic(buildingx["client_id"], buildingx["client_secret"])).post(
         "/oauth2/token?grant_type=client_credentials"
@@ -266,7 +266,7 @@ def test_an_oauth_client_of_one_dialect_is_refused_by_the_other_token_endpoint(d
 # --- login throttling -----------------------------------------------------------------------------
 
 
-def test_ems_login_is_throttled_after_ten_failures_for_that_username_and_address(demo):
+def test_ems_login_is_throttled_after_ten_failures_for_that_username_and_address(world):
     def login(password, address="10.0.0.1"):
         return APIClient().post(
             "/v1/auth/login", {"username": "admin", "password": password}, format="json", REMOTE_ADDR=address
@@ -281,9 +281,9 @@ def test_ems_login_is_throttled_after_ten_failures_for_that_username_and_address
     assert login("s3cret!", address="10.0.0.2").status_code == 200
 
 
-def test_blynk_user_credentials_are_throttled_after_ten_failures(demo):
-    user = demo["blynk"]["user"]
-    client = APIClient(HTTP_AUTHORIZATION=basic(demo["blynk"]["client_id"], demo["blynk"]["client_secret"]))
+def test_blynk_user_credentials_are_throttled_after_ten_failures(world):
+    user = world["blynk"]["user"]
+    client = APIClient(HTTP_AUTHORIZATION=basic(world["blynk"]["client_id"], world["blynk"]["client_secret"]))
 
     def login(password, address="10.0.0.1"):
         return client.post(
@@ -429,9 +429,9 @@ def test_production_settings_pass_the_deployment_checks(tmp_path):
 # --- the request log ------------------------------------------------------------------------------
 
 
-def test_no_log_line_holds_a_credential(demo, tokens_a, caplog):
+def test_no_log_line_holds_a_credential(world, tokens_a, caplog):
     # Given every log record at every level, SQL included
-    seed = demo
+    seed = world
     blynk, user = seed["blynk"], seed["blynk"]["user"]
     connection.force_debug_cursor = True
     try:

@@ -14,10 +14,10 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from apps.api.common.errors import STATEMENT_TIMEOUT_MESSAGE
-from apps.inventory.demo import demo_seed
 from apps.inventory.models import Signal
 from apps.tenancy.services import roles_sync
 from tests.api.dialect_clients import tokens_for
+from tests.worlds import world as world_build
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's statement_timeout")
 
@@ -38,10 +38,10 @@ JSONAPI = {
 
 @pytest.fixture
 def committed(transactional_db):
-    """The demo organization, committed (another session can lock what it reads), and a token
+    """The world organization, committed (another session can lock what it reads), and a token
     of every dialect. A transactional test's flush removes the shipped roles: synced first."""
     roles_sync()
-    return tokens_for(demo_seed(slug="demo"))
+    return tokens_for(world_build("demo"))
 
 
 @contextmanager

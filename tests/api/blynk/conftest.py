@@ -9,22 +9,22 @@ from tests.api.dialect_clients import bearer, blynk_org_token, blynk_user_token
 
 
 @pytest.fixture
-def api(demo):
-    """The demo organization's Blynk client with an organization-level token."""
-    return bearer(blynk_org_token(demo["blynk"]))
+def api(world):
+    """The world organization's Blynk client with an organization-level token."""
+    return bearer(blynk_org_token(world["blynk"]))
 
 
 @pytest.fixture
-def user_api(demo):
+def user_api(world):
     """A token of the demo's Blynk user: owns device 1, holds only OWN_DEVICES_VIEW."""
-    user = demo["blynk"]["user"]
-    return bearer(blynk_user_token(demo["blynk"], user["username"], user["password"]))
+    user = world["blynk"]["user"]
+    return bearer(blynk_user_token(world["blynk"], user["username"], user["password"]))
 
 
 @pytest.fixture
-def other_api(other_demo):
+def other_api(other_world):
     """An organization-level token of another organization with the same uids."""
-    return bearer(blynk_org_token(other_demo["blynk"]))
+    return bearer(blynk_org_token(other_world["blynk"]))
 
 
 # The vendor's import example was sent at about this time: its timestamps (1702656423136 and
@@ -37,7 +37,7 @@ EARLY_MS = NOW_MS - 10 * DAY_MS
 
 @pytest.fixture
 def clock():
-    """Freeze time at NOW. Request it before `demo`/`api` so they are made at NOW too."""
+    """Freeze time at NOW. Request it before `world`/`api` so they are made at NOW too."""
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
 
@@ -54,3 +54,9 @@ def history(stream: DataStream) -> list[tuple[int, float]]:
         (row.ts, row.value)
         for row in samples_page(series_id=stream.series_id, start_ms=-(2**62), end_ms=2**62, limit=100_000)
     ]
+
+
+@pytest.fixture
+def world_parts():
+    """The small worlds here hold the Blynk part (a test's `world` marker may ask for more)."""
+    return {"blynk"}

@@ -38,8 +38,8 @@ def device_with_streams(uid: int, product: Product | None) -> Device:
 
 
 @pytest.fixture
-def others(demo):
-    """Device 300 in a sub-product of the demo product, 301 in another product, 302 in none."""
+def others(world):
+    """Device 300 in a sub-product of the world product, 301 in another product, 302 in none."""
     demo_product = Product.objects.get(organization__slug="demo", name="Demo product")
     device_with_streams(300, ProductFactory(organization=demo_org(), name="Variant", parent=demo_product))
     device_with_streams(301, ProductFactory(organization=demo_org(), name="Other product"))
@@ -82,9 +82,9 @@ def test_a_sub_product_counts_as_its_parent(api, others):
     assert device_stream("demo", 300, 1).value == 2
 
 
-def test_the_counters_count_each_reason_for_skipping_a_row(api, others, other_demo):
+def test_the_counters_count_each_reason_for_skipping_a_row(api, others, other_world):
     updates = [
-        [1, 1, 1],  # first valid: the demo product
+        [1, 1, 1],  # first valid: the world product
         [101, 2],  # invalidRowSize
         "101",  # invalidRowSize
         [None, 1, 1],  # nullDeviceId
@@ -146,8 +146,8 @@ def test_the_product_is_the_first_valid_devices(api, others):
     assert device_stream("demo", 301, 1).value == 5
 
 
-def test_devices_the_user_may_not_see_count_as_no_access(demo, user_api):
-    user = get_user_model().objects.get(username=demo["blynk"]["user"]["username"])
+def test_devices_the_user_may_not_see_count_as_no_access(world, user_api):
+    user = get_user_model().objects.get(username=world["blynk"]["user"]["username"])
     role = Role.objects.create(name="Owner operator", slug="owner-operator")
     role.permissions.set(
         Role.objects.get(slug="blynk-operator").permissions.filter(codename="ORG_DEVICES_CONTROL")
@@ -261,7 +261,7 @@ def batch_update_queries(uid: int, n: int) -> int:
     return len(captured)
 
 
-def test_the_services_queries_grow_by_batches_not_by_labels(demo):
+def test_the_services_queries_grow_by_batches_not_by_labels(world):
     # 300 more labels of new datastreams cost 600 more queries (a series created and linked one
     # by one); bulk statements of hundreds of rows (fewer on SQLite) add a few.
     extra = batch_update_queries(500, 400) - batch_update_queries(501, 100)

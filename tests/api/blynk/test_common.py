@@ -25,7 +25,7 @@ FOUR_MIB = 4 * 1024 * 1024
 
 @pytest.mark.parametrize("path", GETS + POSTS)
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer not-a-jwt", "Token abc"])
-def test_every_endpoint_needs_a_valid_bearer_token(demo, path, header):
+def test_every_endpoint_needs_a_valid_bearer_token(world, path, header):
     client = APIClient()
     if header:
         client.credentials(HTTP_AUTHORIZATION=header)

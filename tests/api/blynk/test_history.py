@@ -15,13 +15,14 @@ from apps.timeseries.stats.buckets import TAG as STATISTICS_TAG
 from apps.timeseries.store import MAX_TS_MS, MIN_TS_MS
 from tests.factories import DataStreamFactory
 from tests.timeseries.helpers import BEFORE_THE_START_MS, PAST_THE_END_MS, store_snapshot, store_unchecked
+from tests.worlds import ALL as WORLD_ALL
 
 from .conftest import DAY_MS, NOW_MS, device_stream, history
 
 IMPORT = "/api/v1/organization/device/import/batch"
 HISTORY = "/api/v1/organization/device/datastream/history"
 WINDOW_MS = 30 * DAY_MS
-# Device 101's datastreams hold a day of demo samples up to NOW; these tests import before that.
+# Device 101's datastreams hold a day of world samples up to NOW; these tests import before that.
 EARLY = NOW_MS - 10 * DAY_MS
 
 
@@ -64,19 +65,21 @@ def test_the_vendor_example_is_accepted_and_comes_back_from_history(clock, api):
     }
 
 
-def test_imported_data_is_stored_in_the_datastreams_own_series_only(clock, api, demo):
+@pytest.mark.world(*WORLD_ALL)
+def test_imported_data_is_visible_through_the_stores_other_readers(clock, api, world):
     api.post(IMPORT, {"deviceId": 1, "dataStreamId": 1, "values": points(2)}, format="json")
 
-    # Device 1's datastream 1 is the meter room's temperature, a series of its own: the store's
-    # reader finds the values there, and the sub-meter's voltage (EMS signal 100) does not get them.
+    # Device 1's datastream 1 shares its series with EMS signal 100.
     series_id = device_stream("demo", 1, 1).series_id
     rows = query.samples_page(series_id=series_id, start_ms=EARLY, end_ms=EARLY + 2_000, limit=10)
     assert [(r.ts, r.value) for r in rows] == [(EARLY, 1.0), (EARLY + 1_000, 2.0)]
     ems = APIClient()
-    token = ems.post("/v1/auth/login", demo["ems"], format="json").json()["token"]
+    token = ems.post("/v1/auth/login", world["ems"], format="json").json()["token"]
     ems.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    response = ems.get("/v1/signals/100/history", {"start": EARLY, "end": EARLY + 60_000})
-    assert (response.status_code, response.json()) == (200, [])
+    records = ems.get("/v1/signals/100/history", {"start": EARLY, "end": EARLY + 60_000}).json()
+    assert [(r["t"], r["v"], r["min"], r["max"]) for r in records] == [
+        ((EARLY + 1_000) // 1000, 2.0, 1.0, 2.0)
+    ]
 
 
 def test_timestamps_may_be_strings_of_digits_as_the_vendor_types_them(clock, api):

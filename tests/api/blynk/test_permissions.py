@@ -34,8 +34,8 @@ WRITES = [
 ]
 
 
-def blynk_user(demo):
-    return get_user_model().objects.get(username=demo["blynk"]["user"]["username"])
+def blynk_user(world):
+    return get_user_model().objects.get(username=world["blynk"]["user"]["username"])
 
 
 def test_an_owner_sees_their_own_device(user_api):
@@ -74,8 +74,8 @@ def test_writes_without_their_permission_are_403_and_change_nothing(user_api, pa
     assert (after.value, after.properties) == (before.value, before.properties)
 
 
-def test_a_user_without_any_view_permission_is_403(demo, user_api):
-    Membership.objects.get(user=blynk_user(demo)).roles.clear()
+def test_a_user_without_any_view_permission_is_403(world, user_api):
+    Membership.objects.get(user=blynk_user(world)).roles.clear()
 
     response = user_api.get(V2, {"deviceId": 1})
 
@@ -85,10 +85,10 @@ def test_a_user_without_any_view_permission_is_403(demo, user_api):
     }
 
 
-def test_granting_a_role_takes_effect_on_the_existing_token(demo, user_api):
+def test_granting_a_role_takes_effect_on_the_existing_token(world, user_api):
     membership_grant(
-        user=blynk_user(demo),
-        organization=Membership.objects.get(user=blynk_user(demo)).organization,
+        user=blynk_user(world),
+        organization=Membership.objects.get(user=blynk_user(world)).organization,
         role_slugs=["blynk-operator"],
     )
 
@@ -99,13 +99,13 @@ def test_granting_a_role_takes_effect_on_the_existing_token(demo, user_api):
     )
 
 
-def test_control_with_only_own_devices_view_reaches_owned_devices_only(demo, user_api):
+def test_control_with_only_own_devices_view_reaches_owned_devices_only(world, user_api):
     role = Role.objects.create(name="Owner operator", slug="owner-operator")
     role.permissions.set(
         Role.objects.get(slug="blynk-operator").permissions.filter(codename="ORG_DEVICES_CONTROL")
         | Role.objects.get(slug="blynk-device-owner").permissions.all()
     )
-    Membership.objects.get(user=blynk_user(demo)).roles.add(role)
+    Membership.objects.get(user=blynk_user(world)).roles.add(role)
 
     own = user_api.post(VALUE, {"deviceId": 1, "dataStreamId": 1, "value": 3}, format="json")
     other = user_api.post(VALUE, {"deviceId": 101, "dataStreamId": 1, "value": 3}, format="json")

@@ -33,7 +33,7 @@ def resource(timestamp: str, value: str, **attributes) -> dict:
 
 
 def stored(credentials: dict, start_ms: int, end_ms: int) -> list[tuple]:
-    """The demo point's stored samples in [start_ms, end_ms) as (ts, value, quality)."""
+    """The world point's stored samples in [start_ms, end_ms) as (ts, value, quality)."""
     point = Point.objects.get(uuid=credentials["point_id"])
     return [
         tuple(row)
@@ -42,8 +42,8 @@ def stored(credentials: dict, start_ms: int, end_ms: int) -> list[tuple]:
 
 
 @pytest.fixture
-def creds(demo):
-    return demo["buildingx"]
+def creds(world):
+    return world["buildingx"]
 
 
 @pytest.fixture
@@ -58,8 +58,8 @@ def path(creds):
 
 
 @pytest.fixture
-def other_creds(other_demo):
-    return other_demo["buildingx"]
+def other_creds(other_world):
+    return other_world["buildingx"]
 
 
 @pytest.fixture
@@ -73,3 +73,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def ms(text: str) -> int:
     """Epoch ms of an ISO 8601 text with an offset, computed independently of the dialect."""
     return (datetime.fromisoformat(text) - _EPOCH) // timedelta(milliseconds=1)
+
+
+@pytest.fixture
+def world_parts():
+    """The small worlds here hold the Building X part (a test's `world` marker may ask for more)."""
+    return {"buildingx"}

@@ -1,5 +1,6 @@
 """POST /ingest/partitions/{partitionId}/points/{pointId}/values (API.md §3)."""
 
+import time
 import uuid
 
 import pytest
@@ -12,6 +13,7 @@ from apps.api.buildingx.render import timestamp
 from apps.inventory.models import Point
 from apps.tenancy.models import Organization
 from apps.timeseries.models import Series
+from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import PartitionFactory, PointFactory
 from tests.timeseries.helpers import store_snapshot
 
@@ -677,6 +679,9 @@ def test_a_point_without_a_series_gets_one_on_its_first_write(api, creds):
 
 def test_the_series_latest_sample_follows_the_write(api, path, creds):
     series = Point.objects.get(uuid=creds["point_id"]).series
+    minute = int(time.time()) // 60 * 60_000  # the last whole minute: the token is valid then
+    write(SampleBatch([series.pk], [minute], [41.0]), Policy.OVERWRITE)
+    series.refresh_from_db()
     newest = series.last_ts + 60_000  # the next minute: written once it has come
     with time_machine.travel((newest + 1_000) / 1000, tick=False):
         response = post_values(api, path, {"data": [point_value(timestamp(newest), "42.5")]})

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.inventory.models import Point
+from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import SeriesFactory
 from tests.timeseries.helpers import BEFORE_THE_START_MS, PAST_THE_END_MS, store_unchecked
 
@@ -91,8 +92,17 @@ def test_a_full_last_page_has_no_next_link(api, path, five):
     assert response.json()["links"]["next"] is None
 
 
-def test_the_default_page_is_100_values(api, path):
-    # The demo point's series holds a day of one-minute samples.
+def test_the_default_page_is_100_values(api, path, creds):
+    # Given the point's series holding 150 one-minute samples.
+    series_id = Point.objects.get(uuid=creds["point_id"]).series_id
+    start = 1_735_689_600_000  # 2025-01-01T00:00:00Z
+    write(
+        SampleBatch(
+            [series_id] * 150, [start + i * 60_000 for i in range(150)], [float(i) for i in range(150)]
+        ),
+        Policy.OVERWRITE,
+    )
+
     response = api.get(path)
 
     body = response.json()

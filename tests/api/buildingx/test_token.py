@@ -12,6 +12,7 @@ from apps.access.models import Dialect, OAuthClient
 from apps.access.tokens import jwt_issue
 from apps.tenancy.models import Organization
 from tests.api.dialect_clients import AUDIENCE, bearer, buildingx_token, buildingx_token_body
+from tests.worlds import ALL as WORLD_ALL
 
 UNAUTHORIZED = {"error": "access_denied", "error_description": "Unauthorized"}
 
@@ -95,10 +96,11 @@ def test_wrong_credentials_are_401_access_denied(creds, overrides):
     assert response.json() == UNAUTHORIZED
 
 
-def test_a_blynk_client_cannot_get_a_building_x_token(demo):
+@pytest.mark.world("buildingx", "blynk")
+def test_a_blynk_client_cannot_get_a_building_x_token(world):
     response = APIClient().post(
         "/oauth/token",
-        buildingx_token_body(demo["blynk"]["client_id"], demo["blynk"]["client_secret"]),
+        buildingx_token_body(world["blynk"]["client_id"], world["blynk"]["client_secret"]),
         format="json",
     )
 
@@ -182,16 +184,17 @@ def test_malformed_bodies_wrong_media_types_and_large_bodies_get_the_oauth_shape
     }
 
 
-def test_other_methods_are_405_in_the_oauth_shape(demo):
+def test_other_methods_are_405_in_the_oauth_shape(world):
     response = APIClient().get("/oauth/token")
 
     assert response.status_code == 405
     assert response.json()["error"] == "invalid_request"
 
 
-def test_tokens_of_other_dialects_are_refused(demo, path):
+@pytest.mark.world(*WORLD_ALL)
+def test_tokens_of_other_dialects_are_refused(world, path):
     organization = Organization.objects.get(slug="demo")
-    client_row = OAuthClient.objects.get(client_id=demo["blynk"]["client_id"])
+    client_row = OAuthClient.objects.get(client_id=world["blynk"]["client_id"])
     for dialect in (Dialect.BLYNK, Dialect.GAVAZZI):
         token = jwt_issue(dialect=dialect, organization=organization, client=client_row, lifetime_seconds=60)
         assert bearer(token).get(path).status_code == 401
@@ -202,7 +205,7 @@ def test_a_building_x_token_is_refused_by_the_other_dialects(api):
     assert api.get("/api/v2/organization/device/datastreams?deviceId=1").status_code == 401
 
 
-def test_a_token_naming_no_client_is_refused(demo, path):
+def test_a_token_naming_no_client_is_refused(world, path):
     organization = Organization.objects.get(slug="demo")
     token = jwt_issue(dialect=Dialect.BUILDINGX, organization=organization, lifetime_seconds=60)
 

@@ -76,8 +76,9 @@ def test_a_malformed_basic_header_is_401_access_denied(creds, authorization):
     assert OAuthClient.objects.values_list("pk", "last_used_at").get(client_id=creds["client_id"]) == before
 
 
-def test_a_wrong_basic_client_is_401_and_the_other_fields_are_still_checked(creds, demo):
-    blynk = demo["blynk"]
+@pytest.mark.world("buildingx", "blynk")
+def test_a_wrong_basic_client_is_401_and_the_other_fields_are_still_checked(creds, world):
+    blynk = world["blynk"]
     other_dialect = post_form(form(), basic(blynk["client_id"], blynk["client_secret"]))
     no_grant = APIClient(HTTP_AUTHORIZATION=basic(creds["client_id"], creds["client_secret"])).post(
         "/oauth/token", urlencode({"audience": AUDIENCE}), content_type="application/x-www-form-urlencoded"

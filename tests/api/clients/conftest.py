@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from apps.inventory.demo import demo_seed
 from apps.tenancy.services import roles_sync
+from tests.worlds import world
 
 # The generated package's name: one no installed package has.
 GENERATED = "ems_generated_client"
@@ -18,12 +18,12 @@ GENERATOR_CONFIG = f"package_name_override: {GENERATED}\npost_hooks: []\n"
 
 
 @pytest.fixture
-def live_demo(transactional_db):
-    """The demo organization, committed so the live server's thread sees it; returns its
-    credentials. The shipped roles are synced first: an earlier transactional test's flush
+def live_world(transactional_db):
+    """The small world (tests/worlds.py), committed so the live server's thread sees it; returns
+    its credentials. The shipped roles are synced first: an earlier transactional test's flush
     removed them."""
     roles_sync()
-    return demo_seed(slug="demo")
+    return world("demo")
 
 
 @pytest.fixture(scope="session")

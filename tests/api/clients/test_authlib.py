@@ -30,8 +30,8 @@ def credentials_travelled(request, creds: dict, method: str) -> None:
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_building_x_client_credentials_by_authlib(live_server, live_demo, method):
-    creds = live_demo["buildingx"]
+def test_building_x_client_credentials_by_authlib(live_server, live_world, method):
+    creds = live_world["buildingx"]
     session, sent = oauth_session(creds, method)
     values = f"{live_server.url}/ingest/partitions/{creds['partition_id']}/points/{creds['point_id']}/values"
 
@@ -70,8 +70,8 @@ def test_building_x_client_credentials_by_authlib(live_server, live_demo, method
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_blynk_client_credentials_by_authlib(live_server, live_demo, method):
-    creds = live_demo["blynk"]
+def test_blynk_client_credentials_by_authlib(live_server, live_world, method):
+    creds = live_world["blynk"]
     session, sent = oauth_session(creds, method)
 
     token = session.fetch_token(f"{live_server.url}/oauth2/token", grant_type="client_credentials")
@@ -89,8 +89,8 @@ def test_blynk_client_credentials_by_authlib(live_server, live_demo, method):
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_blynk_password_grant_and_single_use_refresh_by_authlib(live_server, live_demo, method):
-    creds = live_demo["blynk"]
+def test_blynk_password_grant_and_single_use_refresh_by_authlib(live_server, live_world, method):
+    creds = live_world["blynk"]
     user = creds["user"]
     url = f"{live_server.url}/oauth2/token"
     session, sent = oauth_session(creds, method)

@@ -17,7 +17,7 @@ from tests.api.dialect_clients import AUDIENCE
 
 from .conftest import GENERATED
 
-BASE_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z, long before the demo's day of samples
+BASE_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z, a fixed moment in the past
 BASE_S = BASE_MS // 1000
 HOUR_MS = 3_600_000
 
@@ -48,10 +48,10 @@ def test_every_generated_operation_module_imports(generated_client):
 
 
 def test_building_x_values_posted_by_the_generated_client_read_back_page_by_page(
-    generated_client, live_server, live_demo
+    generated_client, live_server, live_world
 ):
     models = generated_client.models
-    creds = live_demo["buildingx"]
+    creds = live_world["buildingx"]
     point = (creds["partition_id"], creds["point_id"])
     token = operation("building_x", "oauth_token_post").sync(
         client=generated_client.Client(live_server.url, raise_on_unexpected_status=True),
@@ -111,7 +111,7 @@ def test_building_x_values_posted_by_the_generated_client_read_back_page_by_page
 
 
 def test_ems_history_read_by_the_generated_client_carries_the_deltas(
-    generated_client, live_server, live_demo
+    generated_client, live_server, live_world
 ):
     models = generated_client.models
     samples = [(5_000, 10.3), (65_000, 10.4), (125_000, 10.25)]
@@ -122,7 +122,7 @@ def test_ems_history_read_by_the_generated_client_carries_the_deltas(
     anonymous = generated_client.Client(live_server.url, raise_on_unexpected_status=True)
     login = operation("ems_gateway", "v1_auth_login_post").sync(
         client=anonymous,
-        body=models.Login(username=live_demo["ems"]["username"], password=live_demo["ems"]["password"]),
+        body=models.Login(username=live_world["ems"]["username"], password=live_world["ems"]["password"]),
     )
     api = generated_client.AuthenticatedClient(
         live_server.url, token=login.token, raise_on_unexpected_status=True
@@ -142,11 +142,11 @@ def test_ems_history_read_by_the_generated_client_carries_the_deltas(
 
 
 def test_an_iotorq_import_by_the_generated_client_is_stored_and_its_job_reported(
-    generated_client, live_server, live_demo
+    generated_client, live_server, live_world
 ):
     models = generated_client.models
     api = generated_client.AuthenticatedClient(
-        live_server.url, token=live_demo["iotorq"]["token"], prefix="Token", raise_on_unexpected_status=True
+        live_server.url, token=live_world["iotorq"]["token"], prefix="Token", raise_on_unexpected_status=True
     )
     timestamps, values = [BASE_MS, BASE_MS + 60_000], [-93.5, 17.25]
     body = [
@@ -177,9 +177,9 @@ def test_an_iotorq_import_by_the_generated_client_is_stored_and_its_job_reported
     assert [(row[0], row[1]) for row in stored] == list(zip(timestamps, values, strict=True))
 
 
-def test_a_blynk_value_set_by_the_generated_client_reads_back(generated_client, live_server, live_demo):
+def test_a_blynk_value_set_by_the_generated_client_reads_back(generated_client, live_server, live_world):
     models = generated_client.models
-    creds = live_demo["blynk"]
+    creds = live_world["blynk"]
     # The generator has one kind of credential, a token after a prefix: HTTP Basic is spelled so.
     basic = base64.b64encode(f"{creds['client_id']}:{creds['client_secret']}".encode()).decode()
     client = generated_client.AuthenticatedClient(

@@ -35,9 +35,9 @@ def as_read(resource) -> tuple:
 
 
 @pytest.fixture
-def point(live_server, live_demo):
+def point(live_server, live_world):
     """The demo point's URL and a Bearer header for it, the values above posted there."""
-    creds = live_demo["buildingx"]
+    creds = live_world["buildingx"]
     token = requests.post(
         f"{live_server.url}/oauth/token",
         json={

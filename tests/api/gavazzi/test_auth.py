@@ -17,7 +17,7 @@ def test_version_needs_no_credentials(client):
     assert response.json() == {"api_ver": 1}
 
 
-def test_the_vendor_login_example_gives_a_token_that_works_for_30_minutes(demo):
+def test_the_vendor_login_example_gives_a_token_that_works_for_30_minutes(world):
     response = APIClient().post("/v1/auth/login", {"username": "admin", "password": "s3cret!"}, format="json")
 
     assert response.status_code == 200
@@ -36,15 +36,16 @@ def test_the_vendor_login_example_gives_a_token_that_works_for_30_minutes(demo):
     "body",
     [{"username": "admin", "password": "wrong"}, {"username": "nobody", "password": "s3cret!"}],
 )
-def test_wrong_credentials_are_401_with_the_error_body(demo, body):
+def test_wrong_credentials_are_401_with_the_error_body(world, body):
     response = APIClient().post("/v1/auth/login", body, format="json")
 
     assert response.status_code == 401
     assert response.json() == {"error": "Wrong username or password, or no API role."}
 
 
-def test_a_user_without_the_api_role_cannot_log_in(demo):
-    response = APIClient().post("/v1/auth/login", demo["blynk"]["user"], format="json")
+@pytest.mark.world("gavazzi", "blynk")
+def test_a_user_without_the_api_role_cannot_log_in(world):
+    response = APIClient().post("/v1/auth/login", world["blynk"]["user"], format="json")
 
     assert response.status_code == 401
 
@@ -68,14 +69,14 @@ def test_a_token_stops_working_when_the_user_loses_the_api_role(api):
         ({"username": ["a"], "password": "x"}, "username"),
     ],
 )
-def test_login_names_a_missing_or_malformed_field(demo, body, field):
+def test_login_names_a_missing_or_malformed_field(world, body, field):
     response = APIClient().post("/v1/auth/login", body, format="json")
 
     assert response.status_code == 400
     assert response.json()["error"].startswith(f"'{field}'")
 
 
-def test_login_rejects_malformed_json_wrong_media_type_and_large_bodies(demo):
+def test_login_rejects_malformed_json_wrong_media_type_and_large_bodies(world):
     client = APIClient()
 
     malformed = client.post("/v1/auth/login", data="{", content_type="application/json")
@@ -91,7 +92,7 @@ def test_login_rejects_malformed_json_wrong_media_type_and_large_bodies(demo):
     assert (too_large.status_code, set(too_large.json())) == (413, {"error"})
 
 
-def test_ten_failed_logins_in_a_minute_throttle_that_username_and_address(demo):
+def test_ten_failed_logins_in_a_minute_throttle_that_username_and_address(world):
     client = APIClient()
     for _ in range(10):
         assert (
@@ -110,7 +111,7 @@ def test_ten_failed_logins_in_a_minute_throttle_that_username_and_address(demo):
     assert elsewhere.status_code == 200
 
 
-def test_successful_logins_are_never_counted(demo):
+def test_successful_logins_are_never_counted(world):
     for _ in range(12):
         ems_token("admin", "s3cret!")
 
@@ -126,7 +127,7 @@ def test_successful_logins_are_never_counted(demo):
     "header",
     [None, "Bearer", "Bearer not-a-jwt", "Token abc", "Bearer a b"],
 )
-def test_protected_paths_need_a_valid_bearer_token(demo, header):
+def test_protected_paths_need_a_valid_bearer_token(world, header):
     client = APIClient()
     if header:
         client.credentials(HTTP_AUTHORIZATION=header)
@@ -138,7 +139,7 @@ def test_protected_paths_need_a_valid_bearer_token(demo, header):
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
-def test_tokens_of_other_dialects_are_refused(demo):
+def test_tokens_of_other_dialects_are_refused(world):
     organization = Organization.objects.get(slug="demo")
     client = APIClient()
     for dialect in (Dialect.BLYNK, Dialect.BUILDINGX):

@@ -1,4 +1,4 @@
-"""Devices, loads and signals in the vendor's shapes (the demo data is the vendor's examples)."""
+"""Devices, loads and signals in the vendor's shapes (the world data is the vendor's examples)."""
 
 import pytest
 from django.db.models import JSONField, Value
@@ -42,6 +42,7 @@ def test_devices_are_keyed_by_uid_in_the_vendor_shape(api):
     assert response.json() == {"devices": {"1": DEVICE_1, "59": DEVICE_59}}
 
 
+@pytest.mark.world("gavazzi", "blynk")
 def test_all_devices_without_filters(api):
     assert list(api.get("/v1/devices").json()["devices"]) == ["1", "59", "82", "101"]
 

@@ -22,7 +22,7 @@ PAGE_ROWS = 1_000
 
 
 @pytest.fixture
-def long_signal(demo):
+def long_signal(world):
     """Signal 700 on a series of 20,000 samples, one in every minute (at a varying second)."""
     organization = Organization.objects.get(slug="demo")
     load = LoadFactory(device=DeviceFactory(organization=organization, uid=700), uid=700)

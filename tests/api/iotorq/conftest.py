@@ -3,6 +3,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.api.dialect_clients import iotorq_client
+from tests.worlds import world as world_build
 
 IMPORT_URL = "/ems/api/import/"
 
@@ -26,27 +27,26 @@ class ImportClient:
 
 
 @pytest.fixture
-def committed_demo(transactional_db):
-    """The demo organization in a transactional test (committed, seen by other processes). An
-    earlier transactional test's flush removed the shipped roles: they are synced first, as
-    their data migration does (tests/browser does the same)."""
-    from apps.inventory.demo import demo_seed
+def committed_world(transactional_db):
+    """The small world (tests/worlds.py) in a transactional test (committed, seen by other
+    processes). An earlier transactional test's flush removed the shipped roles: they are synced
+    first, as their data migration does (tests/browser does the same)."""
     from apps.tenancy.services import roles_sync
 
     roles_sync()
-    return demo_seed(slug="demo")
+    return world_build("demo")
 
 
 @pytest.fixture
-def api(demo, django_capture_on_commit_callbacks):
-    """The demo organization's ioTORQ client (the token `seed_demo` issues to its admin)."""
-    return ImportClient(iotorq_client(demo["iotorq"]["token"]), django_capture_on_commit_callbacks)
+def api(world, django_capture_on_commit_callbacks):
+    """The ioTORQ client of the small world's organization "demo" (a key of its admin)."""
+    return ImportClient(iotorq_client(world["iotorq"]["token"]), django_capture_on_commit_callbacks)
 
 
 @pytest.fixture
-def other_api(other_demo, django_capture_on_commit_callbacks):
+def other_api(other_world, django_capture_on_commit_callbacks):
     """A client of another organization whose variables carry the same meter codes."""
-    return ImportClient(iotorq_client(other_demo["iotorq"]["token"]), django_capture_on_commit_callbacks)
+    return ImportClient(iotorq_client(other_world["iotorq"]["token"]), django_capture_on_commit_callbacks)
 
 
 def stored(series_id: int, start_ms: int = 0, end_ms: int = 2**62) -> list[tuple[int, float]]:
@@ -60,3 +60,9 @@ def stored(series_id: int, start_ms: int = 0, end_ms: int = 2**62) -> list[tuple
             [series_id, start_ms, end_ms],
         )
         return [tuple(row) for row in cursor.fetchall()]
+
+
+@pytest.fixture
+def world_parts():
+    """The small worlds here hold the ioTORQ part (a test's `world` marker may ask for more)."""
+    return {"iotorq"}

@@ -26,7 +26,7 @@ def post(client: APIClient):
     return client.post(IMPORT_URL, BODY, format="json")
 
 
-def test_a_request_without_credentials_is_401_with_www_authenticate_token(demo):
+def test_a_request_without_credentials_is_401_with_www_authenticate_token(world):
     response = post(APIClient())
 
     assert response.status_code == 401
@@ -43,7 +43,7 @@ def test_a_request_without_credentials_is_401_with_www_authenticate_token(demo):
         ("Token a b", "Invalid token header. Token string should not contain spaces."),
     ],
 )
-def test_a_bad_token_is_401(demo, header, detail):
+def test_a_bad_token_is_401(world, header, detail):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=header)
 
@@ -54,29 +54,29 @@ def test_a_bad_token_is_401(demo, header, detail):
     assert response.headers["WWW-Authenticate"] == "Token"
 
 
-def test_the_keyword_is_case_insensitive(demo):
+def test_the_keyword_is_case_insensitive(world):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"token {demo['iotorq']['token']}")
+    client.credentials(HTTP_AUTHORIZATION=f"token {world['iotorq']['token']}")
 
     assert post(client).status_code == 202
 
 
-def test_a_revoked_token_is_401(demo):
+def test_a_revoked_token_is_401(world):
     api_token_revoke(token=ApiToken.objects.get(organization__slug="demo", revoked_at=None))
 
-    response = post(iotorq_client(demo["iotorq"]["token"]))
+    response = post(iotorq_client(world["iotorq"]["token"]))
 
     assert response.status_code == 401
     assert response.json() == {"detail": "Invalid token."}
 
 
-def test_a_token_stops_working_when_its_user_leaves_the_organization(demo):
-    Membership.objects.filter(user__username=demo["admin"]["username"], organization__slug="demo").delete()
+def test_a_token_stops_working_when_its_user_leaves_the_organization(world):
+    Membership.objects.filter(user__username=world["admin"]["username"], organization__slug="demo").delete()
 
-    assert post(iotorq_client(demo["iotorq"]["token"])).status_code == 401
+    assert post(iotorq_client(world["iotorq"]["token"])).status_code == 401
 
 
-def test_a_jwt_of_another_dialect_is_401(demo):
+def test_a_jwt_of_another_dialect_is_401(world):
     organization = Organization.objects.get(slug="demo")
     jwt = jwt_issue(dialect="gavazzi", organization=organization, user=None, lifetime_seconds=60)
     client = APIClient()
@@ -88,19 +88,19 @@ def test_a_jwt_of_another_dialect_is_401(demo):
     assert response.json() == {"detail": "Authentication credentials were not provided."}
 
 
-def test_each_use_of_a_token_is_recorded(demo):
+def test_each_use_of_a_token_is_recorded(world):
     token = ApiToken.objects.get(organization__slug="demo", revoked_at=None)
     assert token.last_used_at is None
 
-    post(iotorq_client(demo["iotorq"]["token"]))
+    post(iotorq_client(world["iotorq"]["token"]))
 
     token.refresh_from_db()
     assert token.last_used_at is not None
 
 
-def test_requests_past_the_organizations_limit_are_429_in_the_dialect_shape(rate_window, demo, other_demo):
+def test_requests_past_the_organizations_limit_are_429_in_the_dialect_shape(rate_window, world, other_world):
     Organization.objects.filter(slug="demo").update(requests_per_minute=2)
-    client = iotorq_client(demo["iotorq"]["token"])
+    client = iotorq_client(world["iotorq"]["token"])
 
     answers = [client.get(f"{IMPORT_URL}00000000-0000-0000-0000-000000000000/").status_code for _ in range(3)]
     limited = post(client)
@@ -109,7 +109,7 @@ def test_requests_past_the_organizations_limit_are_429_in_the_dialect_shape(rate
     assert limited.status_code == 429
     assert limited.json() == {"detail": "Too many requests."}
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
-    assert post(iotorq_client(other_demo["iotorq"]["token"])).status_code == 202
+    assert post(iotorq_client(other_world["iotorq"]["token"])).status_code == 202
 
 
 # --- manage.py issue_token ---------------------------------------------------------------------
@@ -122,8 +122,8 @@ def issue(*args: str) -> str:
     return out.getvalue().strip()
 
 
-def test_issue_token_prints_a_key_that_imports_as_the_user(demo):
-    key = issue("--user", demo["admin"]["username"], "--name", "backfill")
+def test_issue_token_prints_a_key_that_imports_as_the_user(world):
+    key = issue("--user", world["admin"]["username"], "--name", "backfill")
 
     response = post(iotorq_client(key))
 
@@ -134,7 +134,7 @@ def test_issue_token_prints_a_key_that_imports_as_the_user(demo):
     assert ImportJob.objects.get().token == token
 
 
-def test_issue_token_needs_the_organization_when_the_user_has_several(demo):
+def test_issue_token_needs_the_organization_when_the_user_has_several(world):
     user = UserFactory(username="multi")
     first, second = OrganizationFactory(slug="first"), OrganizationFactory(slug="second")
     membership_grant(user=user, organization=first, role_slugs=[])
@@ -155,7 +155,7 @@ def test_issue_token_needs_the_organization_when_the_user_has_several(demo):
         (["--user", "loner", "--org", "demo"], "loner is not a member of organization 'demo'."),
     ],
 )
-def test_issue_token_refuses_unknown_users_and_non_members(demo, args, message):
+def test_issue_token_refuses_unknown_users_and_non_members(world, args, message):
     UserFactory(username="loner")
 
     with pytest.raises(CommandError, match=message):

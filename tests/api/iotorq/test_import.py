@@ -34,16 +34,16 @@ def item(id_value="my_meter_code1", datetime=(T0,), val=(1.0,), id_type="meter_c
 
 
 @pytest.fixture
-def code1(demo) -> int:
-    return demo["iotorq"]["variable_ids"][0]
+def code1(world) -> int:
+    return world["iotorq"]["variable_ids"][0]
 
 
 @pytest.fixture
-def code2(demo) -> int:
-    return demo["iotorq"]["variable_ids"][1]
+def code2(world) -> int:
+    return world["iotorq"]["variable_ids"][1]
 
 
-def test_the_vendors_example_imports_six_points_that_read_back_exactly(api, demo, code1, code2):
+def test_the_vendors_example_imports_six_points_that_read_back_exactly(api, world, code1, code2):
     response = api.post(VENDOR_EXAMPLE)
 
     assert response.status_code == 202
@@ -55,17 +55,17 @@ def test_the_vendors_example_imports_six_points_that_read_back_exactly(api, demo
     assert stored(code2, *window) == [(T0_MS, 2.0), (T0_MS + 60_000, 5.5), (T0_MS + 120_000, 4.1)]
     job.refresh_from_db()
     assert (job.status, job.points, job.written, job.variables) == ("done", 6, 6, 2)
-    assert job.user.username == demo["admin"]["username"]
+    assert job.user.username == world["admin"]["username"]
     assert job.token == ApiToken.objects.get(organization__slug="demo", revoked_at=None)
     assert (job.dialect, job.series_ids) == ("iotorq", sorted([code1, code2]))
 
 
 @pytest.mark.django_db(transaction=True)
-def test_with_tasks_in_process_the_202_already_reports_the_job_done(committed_demo):
+def test_with_tasks_in_process_the_202_already_reports_the_job_done(committed_world):
     from rest_framework.test import APIClient
 
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {committed_demo['iotorq']['token']}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {committed_world['iotorq']['token']}")
 
     response = client.post(IMPORT_URL, VENDOR_EXAMPLE, format="json")
 
@@ -186,8 +186,8 @@ def test_pk_names_a_variable_by_its_id(api, code2, as_text):
     assert stored(code2, T0_MS, T0_MS + 1) == [(T0_MS, 9.0)]
 
 
-def test_a_meter_code_given_as_a_number_is_read_as_text(api, demo):
-    organization = Series.objects.get(pk=demo["iotorq"]["variable_ids"][0]).organization
+def test_a_meter_code_given_as_a_number_is_read_as_text(api, world):
+    organization = Series.objects.get(pk=world["iotorq"]["variable_ids"][0]).organization
     series = Series.objects.create(organization=organization, name="Numbered", meter_code="4711")
 
     response = api.post([item(id_value=4711)])
@@ -542,7 +542,7 @@ def test_a_body_one_byte_over_2_mb_is_413_before_parsing(api):
     assert not ImportJob.objects.exists()
 
 
-def test_the_size_limit_is_checked_before_the_credentials(demo, client):
+def test_the_size_limit_is_checked_before_the_credentials(world, client):
     response = client.generic("POST", IMPORT_URL, b"x" * 2_097_153, content_type="application/json")
 
     assert response.status_code == 413
@@ -592,14 +592,14 @@ def test_another_organizations_token_cannot_touch_this_organizations_variables(a
     assert stored(code1) == before
 
 
-def test_a_meter_code_names_the_callers_own_variable(api, other_api, other_demo, code1):
+def test_a_meter_code_names_the_callers_own_variable(api, other_api, other_world, code1):
     before = stored(code1)
 
     response = other_api.post([item(val=[42.0])])
 
     assert response.status_code == 202
     assert stored(code1) == before
-    assert stored(other_demo["iotorq"]["variable_ids"][0], T0_MS, T0_MS + 1) == [(T0_MS, 42.0)]
+    assert stored(other_world["iotorq"]["variable_ids"][0], T0_MS, T0_MS + 1) == [(T0_MS, 42.0)]
 
 
 def test_a_database_outage_is_503_with_retry_after_in_the_dialect_shape(api):
