@@ -1,4 +1,4 @@
-/* The progress bar of an import job (templates/admin/ems_tools/job.html).
+/* The progress bar of an import job (templates/admin/imports/importjob/progress.html).
  *
  * Polls the job's JSON status (data-status-url) until it has finished, backing off from half a
  * second to five, and keeps the bar, the text and the root's data-state (queued, running, done,
