@@ -29,7 +29,7 @@ def ems_login(username: str, password: str, **extra):
 
 def blynk_login(world: dict, username: str, password: str, **extra):
     """Blynk's user_credentials grant (the client by HTTP Basic); `extra` is request META."""
-    from tests.api.blynk.conftest import basic
+    from tests.api.dialect_clients import basic
 
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=basic(world["blynk"]["client_id"], world["blynk"]["client_secret"]))

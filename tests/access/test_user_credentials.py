@@ -13,7 +13,7 @@ from rest_framework_simplejwt.tokens import Token
 from apps.access.models import Dialect, RefreshToken
 from apps.access.tokens import jwt_issue
 from apps.tenancy.models import Organization
-from tests.api.blynk.conftest import bearer, token_request
+from tests.api.dialect_clients import bearer, blynk_token_request
 from tests.factories import UserFactory
 
 DATASTREAMS = "/api/v2/organization/device/datastreams"
@@ -26,7 +26,7 @@ INVALID_GRANT = {
 
 def blynk_login(world) -> dict:
     user = world["blynk"]["user"]
-    response = token_request(
+    response = blynk_token_request(
         world["blynk"], grant_type="user_credentials", username=user["username"], password=user["password"]
     )
     assert response.status_code == 200, response.content
@@ -40,7 +40,7 @@ def ems_login(username: str, password: str) -> APIClient:
 
 
 def refresh(world, refresh_token: str):
-    return token_request(world["blynk"], grant_type="refresh_token", refresh_token=refresh_token)
+    return blynk_token_request(world["blynk"], grant_type="refresh_token", refresh_token=refresh_token)
 
 
 def password_set(username: str, password: str) -> None:
@@ -64,7 +64,7 @@ def test_a_password_change_ends_the_blynk_users_access_and_refresh_tokens(world)
     refused = refresh(world, before["refresh_token"])
     assert (refused.status_code, refused.json()) == (400, INVALID_GRANT)
     assert RefreshToken.objects.filter(used_at=None, user__username=user["username"]).count() == 0
-    again = token_request(
+    again = blynk_token_request(
         world["blynk"], grant_type="user_credentials", username=user["username"], password="a new password"
     ).json()
     assert bearer(again["access_token"]).get(DATASTREAMS, {"deviceId": 1}).status_code == 200
