@@ -6,6 +6,7 @@ from django.db import connection
 
 from apps.inventory.models import Point, Signal
 from apps.timeseries.models import Series
+from tests.api.dialect_clients import bearer, buildingx_token
 
 from .conftest import point_value, post_values, stored, values_path
 
@@ -20,7 +21,10 @@ def samples_per_series() -> dict[int, int]:
         return dict(cursor.fetchall())
 
 
-def test_the_quickstart_values_land_in_the_points_own_series_only(api, creds):
+def test_the_quickstart_values_land_in_the_points_own_series_only(demo):
+    # The demo itself (seed_demo), not a small world: its wiring is what this test is about.
+    creds = demo["buildingx"]
+    api = bearer(buildingx_token(creds))
     point = Point.objects.select_related("series").get(uuid=creds["point_id"])
     energy = Signal.objects.select_related("series").get(organization=point.organization, uid=5).series
     assert point.series_id != energy.pk
