@@ -14,7 +14,8 @@ from django.urls import reverse
 from apps.core.exceptions import Invalid
 from apps.inventory.admin import SignalAdmin
 from apps.inventory.models import DataStream, Point, Signal
-from apps.timeseries.charts import MAX_POINTS, PERIOD_LADDER_MS, calendar_totals, chart_period, series_chart
+from apps.timeseries.calendar_totals import calendar_totals
+from apps.timeseries.charts import MAX_POINTS, PERIOD_LADDER_MS, chart_period, series_chart
 from apps.timeseries.models import Series
 from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import (

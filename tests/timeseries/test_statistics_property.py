@@ -9,11 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apps.timeseries import store
 from apps.timeseries.retention import DAY_MS, samples_expire
 from apps.timeseries.services import samples_delete
 from apps.timeseries.stats import bulk
-from apps.timeseries.store import Policy, SampleBatch, write
+from apps.timeseries.store import Policy, SampleBatch, postgresql_copy, write
 from tests.factories import OrganizationFactory, SeriesFactory, SiteFactory
 from tests.timeseries.statistics_reference import statistics_differences
 
@@ -105,12 +104,12 @@ def apply(operation, series, pool, organization) -> None:
                 organization.save(update_fields=["sample_retention_days"])
 
 
-# The bulk path of new data (PostgreSQL: from store.COPY_BATCH rows, statistics from the arrays
-# from bulk._MIN_ROWS rows a series) taken by small batches too.
+# The bulk path of new data (PostgreSQL: from postgresql_copy.COPY_BATCH rows, statistics from the
+# arrays from bulk._MIN_ROWS rows a series) taken by small batches too.
 @pytest.fixture(params=["default", "bulk"])
 def copy_batch(request, monkeypatch):
     if request.param == "bulk":
-        monkeypatch.setattr(store, "COPY_BATCH", 3)
+        monkeypatch.setattr(postgresql_copy, "COPY_BATCH", 3)
         monkeypatch.setattr(bulk, "_MIN_ROWS", 2)
     return request.param
 
