@@ -17,7 +17,6 @@ from apps.inventory.models import DataStream, Point, Signal
 from apps.timeseries.calendar_totals import calendar_totals
 from apps.timeseries.charts import MAX_POINTS, PERIOD_LADDER_MS, chart_period, series_chart
 from apps.timeseries.models import Series
-from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import (
     DataStreamFactory,
     OrganizationFactory,
@@ -25,6 +24,7 @@ from tests.factories import (
     SignalFactory,
     UserFactory,
 )
+from tests.timeseries.helpers import write_samples
 
 pytestmark = pytest.mark.django_db
 
@@ -45,10 +45,6 @@ def chart_url(obj) -> str:
 def change_url(obj) -> str:
     opts = obj._meta
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-
-
-def write_samples(series, ts, values):
-    write(SampleBatch([series.pk] * len(ts), list(ts), list(values)), Policy.OVERWRITE)
 
 
 @pytest.fixture

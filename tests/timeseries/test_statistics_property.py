@@ -3,8 +3,6 @@ random sequences of writes (new, overwrite, keep, duplicates, out of order, coun
 series of every kind and zone), range deletions and retention, each checked against the plain
 Python reference of statistics_reference.py."""
 
-from datetime import UTC, datetime
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,15 +12,12 @@ from apps.timeseries.services import samples_delete
 from apps.timeseries.stats import bulk
 from apps.timeseries.store import Policy, SampleBatch, postgresql_copy, write
 from tests.factories import OrganizationFactory, SeriesFactory, SiteFactory
+from tests.timeseries.helpers import ms
 from tests.timeseries.statistics_reference import statistics_differences
 
 pytestmark = pytest.mark.django_db
 
 Q = 900_000
-
-
-def ms(*args) -> int:
-    return int(datetime(*args, tzinfo=UTC).timestamp() * 1000)
 
 
 # Local midnights next to the days that are not 24 hours long, and one of a zone at +5:45.
