@@ -23,7 +23,9 @@ time comes (readers: `selectors.series_current`).
 The package: this module holds `write`, the one entry point, and the order of its steps (its
 callers import everything from here); batch.py the types and the numpy work before any SQL;
 insert.py and postgresql_copy.py the statements by backend and batch size; latest.py the
-latest-sample upkeep, which the other writers of the sample table call too.
+latest-sample upkeep, which the other writers of the sample table call too. `write` stays in the
+package itself, not in a module of its own, because the benchmarks swap the statistics upkeep it
+calls on this module (`store.statistics_add`, `store.statistics_recompute`: bench/statistics_upkeep.py).
 """
 
 import numpy as np
