@@ -90,34 +90,32 @@ class AlarmRuleAdmin(OrganizationOwnedAdmin):
         return f"all {rule.series_kind} series"
 
 
-class StateFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
+class _TimestampSetFilter(admin.SimpleListFilter):
+    """Two options on whether the timestamp `field` is set: `options` maps each parameter value
+    to its label and whether the timestamp is null then (not `choices`: a method of the base)."""
+
+    field: str
+    options: dict[str, tuple[str, bool]]
 
     def lookups(self, request, model_admin):
-        return (("active", "Active"), ("cleared", "Cleared"))
+        return tuple((value, label) for value, (label, _) in self.options.items())
 
     def queryset(self, request, queryset):
-        if self.value() == "active":
-            return queryset.filter(cleared_at__isnull=True)
-        if self.value() == "cleared":
-            return queryset.filter(cleared_at__isnull=False)
+        if self.value() in self.options:
+            return queryset.filter(**{f"{self.field}__isnull": self.options[self.value()][1]})
         return queryset
 
 
-class AcknowledgedFilter(admin.SimpleListFilter):
-    title = "acknowledged"
-    parameter_name = "acknowledged"
+class StateFilter(_TimestampSetFilter):
+    title = parameter_name = "state"
+    field = "cleared_at"
+    options = {"active": ("Active", True), "cleared": ("Cleared", False)}
 
-    def lookups(self, request, model_admin):
-        return (("yes", "Acknowledged"), ("no", "Not acknowledged"))
 
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(acknowledged_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(acknowledged_at__isnull=True)
-        return queryset
+class AcknowledgedFilter(_TimestampSetFilter):
+    title = parameter_name = "acknowledged"
+    field = "acknowledged_at"
+    options = {"yes": ("Acknowledged", False), "no": ("Not acknowledged", True)}
 
 
 class SiteFilter(admin.SimpleListFilter):

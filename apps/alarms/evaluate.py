@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.core.time import datetime_to_ms
 from apps.timeseries.models import Series
 
 from .lifecycle import Changes, changes_apply
@@ -92,12 +93,8 @@ def _clear_disabled(changes: Changes) -> None:
     Breach.objects.filter(rule__enabled=False).delete()
 
 
-def _now_ms(now: datetime) -> int:
-    return int(now.timestamp() * 1000)
-
-
 def _no_data(changes: Changes) -> None:
-    now_ms = _now_ms(changes.now)
+    now_ms = datetime_to_ms(changes.now)
     stale = stale_pairs(now_ms=now_ms)
     if stale:
         rules = AlarmRule.objects.in_bulk({p.rule_id for p in stale})

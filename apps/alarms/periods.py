@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Case, IntegerField, Q, Sum, Value, When
 
+from apps.core.time import datetime_to_ms
 from apps.timeseries.models import DailyStatistics, QuarterHourStatistics, SeriesKind
 
 from .lifecycle import Changes
@@ -23,10 +24,6 @@ from .scope import Pair
 
 BASELINE_WEEKS = 4
 QUARTER = timedelta(minutes=15)
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 def _local(day: date, clock: time, zone: ZoneInfo) -> datetime:
@@ -49,7 +46,7 @@ def judged_windows(*, now: datetime, delay: timedelta, period: str, zone: str) -
             )
             start = _local(hour.date(), hour.time(), tz)
             end = start + timedelta(hours=1)
-        windows.append((_ms(start), _ms(end)))
+        windows.append((datetime_to_ms(start), datetime_to_ms(end)))
     return windows
 
 
@@ -131,7 +128,8 @@ def gaps_judge(
     for (delay, zone), members in groups.items():
         tz = ZoneInfo(zone)
         day = (changes.now - timedelta(minutes=delay)).astimezone(tz).date() - timedelta(days=1)
-        start, end = _ms(_local(day, time(), tz)), _ms(_local(day + timedelta(days=1), time(), tz))
+        start = datetime_to_ms(_local(day, time(), tz))
+        end = datetime_to_ms(_local(day + timedelta(days=1), time(), tz))
         counts = dict(
             DailyStatistics.objects.filter(
                 series_id__in=sorted({pair.series_id for _, pair in members}), day=day

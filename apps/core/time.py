@@ -19,6 +19,11 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def datetime_to_ms(moment: datetime) -> int:
+    """An aware datetime as epoch milliseconds, exact (integer arithmetic, no float), floored."""
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
 def ms_to_iso(ms: int) -> str:
     """Epoch milliseconds as an ISO 8601 UTC timestamp with milliseconds, e.g. 2024-01-01T00:00:00.000Z;
     outside the years 1-9999, which no datetime holds, the epoch ms as an integer."""

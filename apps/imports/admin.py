@@ -14,7 +14,8 @@ from apps.timeseries.models import Series
 
 from .admin_samples import SamplesImportAdminMixin
 from .models import ImportJob
-from .services import SUMMARY_FIELDS, import_retry
+from .selectors import SUMMARY_FIELDS
+from .services import import_retry
 
 SERIES_SHOWN = 20
 
@@ -46,6 +47,8 @@ class ImportJobAdmin(SamplesImportAdminMixin, OrganizationScopedAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     actions = ("retry",)
+    # The detail page's layout, not SUMMARY_FIELDS again: its own order, and computed fields
+    # (series_links, payload_size) beside the columns get_queryset reads.
     fields = (
         "id",
         "organization",

@@ -24,7 +24,8 @@ from apps.core.time import now_ms
 from apps.tenancy.admin_scoping import OrganizationOwnedAdmin, OrganizationOwnedForm
 
 from .admin_samples import SeriesSamplesAdminMixin
-from .charts import MAX_POINTS, calendar_totals, chart_range, series_chart
+from .calendar_totals import calendar_totals
+from .charts import MAX_POINTS, chart_range, series_chart
 from .models import KNOWN_UNITS, Sample, Series, SeriesKind, VirtualSource, ms_label, ms_to_datetime
 from .query import samples_latest
 from .selectors import series_current, series_zone

@@ -14,7 +14,7 @@ flooring `t` to whole seconds is the dialect's job.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -274,13 +274,10 @@ def rollups_by_edges(*, series_id: int, edges_ms: Sequence[int]) -> list[Bucket]
         return [Bucket(*row) for row in cursor.fetchall()]
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
 def _local_midnight_ms(day: date, zone: ZoneInfo) -> int:
     # fold=0 puts a midnight that falls in a DST gap at the transition (where the day starts)
-    # and an ambiguous midnight at its first occurrence; aware subtraction is exact integer ms.
-    return (datetime.combine(day, time(0), tzinfo=zone) - _EPOCH) // timedelta(milliseconds=1)
+    # and an ambiguous midnight at its first occurrence.
+    return clock.datetime_to_ms(datetime.combine(day, time(0), tzinfo=zone))
 
 
 def local_day_edges(*, tz: str, start: date, end: date) -> list[int]:

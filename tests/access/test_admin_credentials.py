@@ -259,7 +259,7 @@ def test_a_token_administrator_grants_the_api_role_to_a_member(token_admin, demo
 
 
 @pytest.fixture
-def manager_client(client, demo_org):
+def manager_client(client, demo_org):  # tests/conftest.py's, of demo_org (where the credentials are)
     user = UserFactory(is_staff=True)
     membership_grant(user=user, organization=demo_org, role_slugs=["facility-manager"])
     client.force_login(user)

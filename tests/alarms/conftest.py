@@ -6,14 +6,11 @@ import time_machine
 
 from apps.alarms.evaluate import alarms_evaluate
 from apps.alarms.models import Alarm, AlarmEvent, AlarmRule
+from apps.core.time import datetime_to_ms as ms  # the tests' short name
 from apps.timeseries.store import Policy, SampleBatch, write
 
 # A Wednesday, mid-morning UTC.
 T0 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
-
-
-def ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 @pytest.fixture

@@ -15,6 +15,16 @@ from .conftest import T0, sample
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent connections")
 
 
+@pytest.fixture
+def overdue(series, make_rule, clock):
+    """A no-data rule (5 minutes) on a series whose only sample is 6 minutes old: due to open."""
+    rule = make_rule(kind="no_data", scope="series", series=series, delay_minutes=5)
+    clock.at(T0)
+    sample(series, T0, 1.0)
+    clock.at(T0 + timedelta(minutes=6))
+    return rule
+
+
 def _in_thread(target, results, index, barrier):
     try:
         barrier.wait(timeout=10)
@@ -26,12 +36,7 @@ def _in_thread(target, results, index, barrier):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_evaluators_at_once_open_one_alarm_and_tell_it_once(series, make_rule, clock):
-    rule = make_rule(kind="no_data", scope="series", series=series, delay_minutes=5)
-    clock.at(T0)
-    sample(series, T0, 1.0)
-    clock.at(T0 + timedelta(minutes=6))
-
+def test_two_evaluators_at_once_open_one_alarm_and_tell_it_once(overdue):
     for _ in range(5):  # a few rounds: the passes overlap more or less each time
         results, barrier = [None, None], threading.Barrier(2)
         threads = [
@@ -42,16 +47,12 @@ def test_two_evaluators_at_once_open_one_alarm_and_tell_it_once(series, make_rul
         for thread in threads:
             thread.join(timeout=30)
         assert not [r for r in results if isinstance(r, Exception)], results
-    assert Alarm.objects.filter(rule=rule).count() == 1
+    assert Alarm.objects.filter(rule=overdue).count() == 1
     assert list(AlarmEvent.objects.values_list("kind", flat=True)) == ["opened"]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_pass_that_finds_another_running_skips_and_the_next_one_does_the_work(series, make_rule, clock):
-    rule = make_rule(kind="no_data", scope="series", series=series, delay_minutes=5)
-    clock.at(T0)
-    sample(series, T0, 1.0)
-    clock.at(T0 + timedelta(minutes=6))
+def test_a_pass_that_finds_another_running_skips_and_the_next_one_does_the_work(overdue):
     holding, release = threading.Event(), threading.Event()
 
     def hold_the_lock():
@@ -66,7 +67,7 @@ def test_a_pass_that_finds_another_running_skips_and_the_next_one_does_the_work(
     assert holding.wait(timeout=10)
     try:
         assert alarms_evaluate().skipped
-        assert Alarm.objects.filter(rule=rule).count() == 0
+        assert Alarm.objects.filter(rule=overdue).count() == 0
     finally:
         release.set()
         holder.join(timeout=10)

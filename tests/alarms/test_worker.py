@@ -4,18 +4,15 @@ backoff (the embedded, eager mode retries at once; this is the production path).
 PostgreSQL only: the worker is another process and cannot see the SQLite database of a test run;
 the test is transactional, so the worker sees committed rows."""
 
-import os
-import uuid
 from datetime import timedelta
 
 import pytest
-import redis
 from django.db import connection
 from django.utils import timezone
 
 from apps.alarms.evaluate import alarms_evaluate
 from apps.alarms.models import Alarm, AlarmRule, Delivery, DeliveryAttempt, Webhook
-from tests.celery_support import redis_answers
+from tests.celery_support import BROKER_URL, broker_queue
 from tests.factories import OrganizationFactory, SeriesFactory
 from tests.reliability.crash_support import (
     celery_producer,
@@ -32,32 +29,24 @@ from .receiver import Receiver
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
-BROKER_URL = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/7")
-
 
 @pytest.fixture
 def worker(tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.skip("a worker process cannot see the test run's SQLite database")
-    if not redis_answers(BROKER_URL):
-        pytest.skip(f"Redis does not answer at {BROKER_URL}")
-    queue, log = f"ems-test-alarms-{uuid.uuid4().hex}", tmp_path / "worker.log"
-    env = project_env(
-        DATABASE_URL=database_url(connection.settings_dict),
-        CELERY_BROKER_URL=BROKER_URL,
-        ALARM_WEBHOOK_ALLOW_PRIVATE="true",
-        CELERY_TASK_DEFAULT_QUEUE=queue,  # the tasks the worker sends (dispatch -> deliver) too
-    )
-    process = start_worker(env, queue, log)
-    try:
-        wait_until("the worker", lambda: worker_ready(log), 60)
-        with celery_producer(BROKER_URL, queue):
-            yield log
-    finally:
-        stop_process(process)
-        client = redis.Redis.from_url(BROKER_URL)
-        for key in client.scan_iter(match=f"*{queue}*"):
-            client.delete(key)
+    with broker_queue("ems-test-alarms") as queue:
+        log = tmp_path / "worker.log"
+        env = project_env(
+            DATABASE_URL=database_url(connection.settings_dict),
+            CELERY_BROKER_URL=BROKER_URL,
+            ALARM_WEBHOOK_ALLOW_PRIVATE="true",
+            CELERY_TASK_DEFAULT_QUEUE=queue,  # the tasks the worker sends (dispatch -> deliver) too
+        )
+        process = start_worker(env, queue, log)
+        try:
+            wait_until("the worker", lambda: worker_ready(log), 60)
+            with celery_producer(BROKER_URL, queue):
+                yield log
+        finally:
+            stop_process(process)
 
 
 def test_a_worker_delivers_the_webhook_retrying_after_a_500_with_backoff(worker):

@@ -1,15 +1,11 @@
-import os
-import uuid
-
 import numpy as np
 import pytest
-import redis
 from django.db import connection
 
 from apps.imports.services import ImportPoints, VariableRef, import_accept
 from apps.inventory.demo import demo_seed
 from apps.tenancy.services import roles_sync
-from tests.celery_support import redis_answers
+from tests.celery_support import BROKER_URL, broker_queue
 from tests.factories import UserFactory
 from tests.reliability.crash_support import (
     celery_producer,
@@ -20,8 +16,6 @@ from tests.reliability.crash_support import (
     wait_until,
     worker_ready,
 )
-
-BROKER_URL = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/7")
 
 
 def pytest_configure(config):
@@ -77,28 +71,23 @@ def worker_queue(transactional_db, tmp_path):
     process publishes to a queue of its own, in a Redis database of its own, so parallel runs
     never meet; `start(chunk=None)` starts a worker on it (IMPORT_CHUNK_POINTS = chunk when
     given). Workers are stopped by their process id and the queue deleted at the end."""
-    if connection.vendor != "postgresql":
-        pytest.skip("a worker process cannot see the test run's SQLite database")
-    if not redis_answers(BROKER_URL):
-        pytest.skip(f"Redis does not answer at {BROKER_URL}")
-    queue = f"ems-test-imports-{uuid.uuid4().hex}"
-    log = tmp_path / "worker.log"
-    processes = []
+    with broker_queue("ems-test-imports") as queue:
+        log = tmp_path / "worker.log"
+        processes = []
 
-    def start(chunk: int | None = None):
-        env = project_env(DATABASE_URL=database_url(connection.settings_dict), CELERY_BROKER_URL=BROKER_URL)
-        if chunk is not None:
-            env["IMPORT_CHUNK_POINTS"] = str(chunk)
-        processes.append(start_worker(env, queue, log))
-        wait_until("the worker", lambda: worker_ready(log), 60)
+        def start(chunk: int | None = None):
+            env = project_env(
+                DATABASE_URL=database_url(connection.settings_dict), CELERY_BROKER_URL=BROKER_URL
+            )
+            if chunk is not None:
+                env["IMPORT_CHUNK_POINTS"] = str(chunk)
+            processes.append(start_worker(env, queue, log))
+            wait_until("the worker", lambda: worker_ready(log), 60)
 
-    start.queue, start.log = queue, log
-    try:
-        with celery_producer(BROKER_URL, queue):
-            yield start
-    finally:
-        for process in processes:
-            stop_process(process)
-        client = redis.Redis.from_url(BROKER_URL)
-        for key in client.scan_iter(match=f"*{queue}*"):
-            client.delete(key)
+        start.queue, start.log = queue, log
+        try:
+            with celery_producer(BROKER_URL, queue):
+                yield start
+        finally:
+            for process in processes:
+                stop_process(process)

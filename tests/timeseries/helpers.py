@@ -1,4 +1,18 @@
+from datetime import UTC, datetime
+
 from django.db import connection
+
+from apps.timeseries.store import Policy, SampleBatch, latest_refresh, write
+
+
+def ms(*args) -> int:
+    """Epoch milliseconds of the UTC instant datetime(*args)."""
+    return int(datetime(*args, tzinfo=UTC).timestamp() * 1000)
+
+
+def write_samples(series, ts, values, policy: Policy = Policy.OVERWRITE) -> None:
+    """Write the series' samples (ts[i], values[i]) through the store."""
+    write(SampleBatch([series.pk] * len(ts), list(ts), list(values)), policy)
 
 
 def stored(series) -> list[tuple[int, float, int | None]]:
@@ -34,8 +48,6 @@ BEFORE_THE_START_MS = -62_135_596_800_000 - (23 * 60 + 59) * 60_000
 def store_unchecked(series_id: int, rows: list[tuple[int, float]]) -> None:
     """Insert (ts, value) samples past the store's checks (as an old row, or a hand-written one,
     sits in the table) and bring the series' latest sample up to date as the store would."""
-    from apps.timeseries.store import latest_refresh
-
     with connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO timeseries_sample (series_id, ts, value, quality) VALUES (%s, %s, %s, NULL)",

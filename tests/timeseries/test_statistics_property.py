@@ -3,27 +3,21 @@ random sequences of writes (new, overwrite, keep, duplicates, out of order, coun
 series of every kind and zone), range deletions and retention, each checked against the plain
 Python reference of statistics_reference.py."""
 
-from datetime import UTC, datetime
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apps.timeseries import store
 from apps.timeseries.retention import DAY_MS, samples_expire
 from apps.timeseries.services import samples_delete
 from apps.timeseries.stats import bulk
-from apps.timeseries.store import Policy, SampleBatch, write
+from apps.timeseries.store import Policy, SampleBatch, postgresql_copy, write
 from tests.factories import OrganizationFactory, SeriesFactory, SiteFactory
+from tests.timeseries.helpers import ms
 from tests.timeseries.statistics_reference import statistics_differences
 
 pytestmark = pytest.mark.django_db
 
 Q = 900_000
-
-
-def ms(*args) -> int:
-    return int(datetime(*args, tzinfo=UTC).timestamp() * 1000)
 
 
 # Local midnights next to the days that are not 24 hours long, and one of a zone at +5:45.
@@ -105,12 +99,12 @@ def apply(operation, series, pool, organization) -> None:
                 organization.save(update_fields=["sample_retention_days"])
 
 
-# The bulk path of new data (PostgreSQL: from store.COPY_BATCH rows, statistics from the arrays
-# from bulk._MIN_ROWS rows a series) taken by small batches too.
+# The bulk path of new data (PostgreSQL: from postgresql_copy.COPY_BATCH rows, statistics from the
+# arrays from bulk._MIN_ROWS rows a series) taken by small batches too.
 @pytest.fixture(params=["default", "bulk"])
 def copy_batch(request, monkeypatch):
     if request.param == "bulk":
-        monkeypatch.setattr(store, "COPY_BATCH", 3)
+        monkeypatch.setattr(postgresql_copy, "COPY_BATCH", 3)
         monkeypatch.setattr(bulk, "_MIN_ROWS", 2)
     return request.param
 

@@ -1,29 +1,20 @@
 """Reading the statistics per local bucket (`selectors.statistics`): hand-computed cases
 (docs/energy.md, "Reading the statistics")."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from apps.core.exceptions import Invalid
 from apps.timeseries.models import VirtualSource
 from apps.timeseries.selectors import StatisticsRangeError, statistics, statistics_read
-from apps.timeseries.store import Policy, SampleBatch, write
 from tests.factories import OrganizationFactory, SeriesFactory, SiteFactory
-from tests.timeseries.helpers import sample_count
+from tests.timeseries.helpers import ms, sample_count, write_samples
 
 pytestmark = pytest.mark.django_db
 
 Q = 900_000
 H = 3_600_000
-
-
-def ms(*args) -> int:
-    return int(datetime(*args, tzinfo=UTC).timestamp() * 1000)
-
-
-def put(series, ts, values):
-    write(SampleBatch([series.pk] * len(ts), list(ts), list(values)), Policy.OVERWRITE)
 
 
 def rows(buckets) -> list[tuple]:
@@ -38,7 +29,7 @@ def totals(buckets) -> list:
 def test_a_counter_with_a_reset_and_a_replacement_per_day_and_month():
     counter = SeriesFactory(kind="counter")
     d1, d2, d3 = ms(2024, 1, 1), ms(2024, 1, 2), ms(2024, 1, 3)
-    put(
+    write_samples(
         counter,
         [d1, d1 + 6 * H, d1 + 12 * H, d2, d2 + 6 * H, d2 + 12 * H, d2 + 18 * H, d3, d3 + 12 * H, d3 + 18 * H],
         # day 1: first sample, +10, +10; day 2: +10, reset to 4 (+4), +5, a step back (-0.5);
@@ -68,7 +59,7 @@ def test_a_counter_with_a_reset_and_a_replacement_per_day_and_month():
 
 def test_the_first_bucket_counts_the_increment_from_the_sample_before_the_range():
     counter = SeriesFactory(kind="counter")
-    put(counter, [ms(2024, 1, 1, 23), ms(2024, 1, 2, 1)], [100, 107])
+    write_samples(counter, [ms(2024, 1, 1, 23), ms(2024, 1, 2, 1)], [100, 107])
 
     assert totals(statistics(counter, date(2024, 1, 2), date(2024, 1, 3), "day")) == [7.0]
 
@@ -76,7 +67,7 @@ def test_the_first_bucket_counts_the_increment_from_the_sample_before_the_range(
 def test_96_quarter_hours_of_one_kwh_read_96_with_start_labels():
     profile = SeriesFactory(kind="interval", unit="kWh")
     day = ms(2024, 5, 1)
-    put(profile, range(day, day + 96 * Q, Q), [1.0] * 96)
+    write_samples(profile, range(day, day + 96 * Q, Q), [1.0] * 96)
 
     days = statistics(profile, date(2024, 4, 30), date(2024, 5, 3), "day")
     hours = statistics(profile, date(2024, 5, 1), date(2024, 5, 2), "hour")
@@ -89,7 +80,7 @@ def test_96_quarter_hours_of_one_kwh_read_96_with_start_labels():
 def test_interval_samples_labelled_with_their_end_count_for_the_interval_before():
     profile = SeriesFactory(kind="interval", interval_end=True)
     day = ms(2024, 5, 1)
-    put(profile, range(day + Q, day + 97 * Q, Q), [1.0] * 96)  # 00:15 ... 24:00
+    write_samples(profile, range(day + Q, day + 97 * Q, Q), [1.0] * 96)  # 00:15 ... 24:00
 
     days = statistics(profile, date(2024, 5, 1), date(2024, 5, 3), "day")
     quarters = statistics(profile, date(2024, 5, 1), date(2024, 5, 2), "quarter_hour")
@@ -122,7 +113,7 @@ def test_local_days_and_hours_of_every_kind_of_zone(zone, day, hours, hour_start
     days_around = statistics(profile, day - timedelta(days=1), day + timedelta(days=2), "day")
     first, last = days_around[1].start, days_around[2].start
     start_ms, end_ms = int(first.timestamp() * 1000) - H, int(last.timestamp() * 1000) + H
-    put(profile, range(start_ms, end_ms, Q), [1.0] * ((end_ms - start_ms) // Q))
+    write_samples(profile, range(start_ms, end_ms, Q), [1.0] * ((end_ms - start_ms) // Q))
 
     days = statistics(profile, day - timedelta(days=1), day + timedelta(days=2), "day")
     hourly = statistics(profile, day, day + timedelta(days=1), "hour")
@@ -138,7 +129,9 @@ def test_local_days_and_hours_of_every_kind_of_zone(zone, day, hours, hour_start
 def test_a_sample_a_minute_before_local_midnight_in_kolkata_belongs_to_the_day_before():
     power = SeriesFactory(organization=OrganizationFactory(time_zone="Asia/Kolkata"))
     midnight = ms(2024, 1, 1, 18, 30)  # 2024-01-02 00:00 +05:30
-    put(power, [midnight - 60_000, midnight, midnight + H - 60_000, midnight + H], [1.0, 3.0, 5.0, 7.0])
+    write_samples(
+        power, [midnight - 60_000, midnight, midnight + H - 60_000, midnight + H], [1.0, 3.0, 5.0, 7.0]
+    )
 
     days = statistics(power, date(2024, 1, 1), date(2024, 1, 3), "day")
     hours = statistics(power, date(2024, 1, 2), date(2024, 1, 3), "hour")
@@ -157,7 +150,7 @@ def test_weeks_start_on_monday_and_months_and_years_are_local():
     site = SiteFactory(time_zone="Europe/Berlin")
     power = SeriesFactory(site=site, organization=site.organization)
     # Sunday 7 January 12:00, Monday 8 January 00:30 local (23:30 UTC on Sunday), 29 February
-    put(power, [ms(2024, 1, 7, 11), ms(2024, 1, 7, 23, 30), ms(2024, 2, 29, 12)], [2.0, 4.0, 6.0])
+    write_samples(power, [ms(2024, 1, 7, 11), ms(2024, 1, 7, 23, 30), ms(2024, 2, 29, 12)], [2.0, 4.0, 6.0])
 
     weeks = statistics(power, date(2024, 1, 3), date(2024, 1, 10), "week")
     months = statistics(power, date(2024, 1, 15), date(2024, 3, 1), "month")
@@ -177,7 +170,7 @@ def test_weeks_start_on_monday_and_months_and_years_are_local():
 def test_a_year_imported_in_the_past_reads_back_in_full():
     profile = SeriesFactory(kind="interval", unit="kWh")
     start = ms(2023, 1, 1)
-    put(profile, range(start, start + 8_760 * H, H), [1.0] * 8_760)  # one import, a year ago
+    write_samples(profile, range(start, start + 8_760 * H, H), [1.0] * 8_760)  # one import, a year ago
 
     months = statistics(profile, date(2023, 1, 1), date(2024, 1, 1), "month")
     days = statistics(profile, date(2023, 1, 1), date(2024, 1, 1), "day")
@@ -201,9 +194,9 @@ def test_a_virtual_meter_main_minus_two_sub_meters():
     org = OrganizationFactory()
     main, sub_b, sub_c = (SeriesFactory(organization=org, kind="counter", unit="kWh") for _ in range(3))
     d1, d2, d3 = ms(2024, 1, 1), ms(2024, 1, 2), ms(2024, 1, 3)
-    put(main, [d1, d2, d3], [1000, 1100, 1250])
-    put(sub_b, [d1, d2, d3], [200, 230, 250])
-    put(sub_c, [d1, d2], [50, 60])  # nothing from C on the 3rd
+    write_samples(main, [d1, d2, d3], [1000, 1100, 1250])
+    write_samples(sub_b, [d1, d2, d3], [200, 230, 250])
+    write_samples(sub_c, [d1, d2], [50, 60])  # nothing from C on the 3rd
     unmetered = _virtual(org, [(main, 1), (sub_b, -1), (sub_c, -1)], unit="kWh")
 
     days = statistics(unmetered, date(2024, 1, 1), date(2024, 1, 5), "day")
@@ -222,8 +215,8 @@ def test_a_virtual_meter_main_minus_two_sub_meters():
 def test_a_virtual_meter_of_virtual_meters_multiplies_the_coefficients():
     org = OrganizationFactory()
     a, b = (SeriesFactory(organization=org, kind="interval") for _ in range(2))
-    put(a, [ms(2024, 1, 1)], [10.0])
-    put(b, [ms(2024, 1, 1)], [3.0])
+    write_samples(a, [ms(2024, 1, 1)], [10.0])
+    write_samples(b, [ms(2024, 1, 1)], [3.0])
     difference = _virtual(org, [(a, 1), (b, -1)])
     doubled_plus_b = _virtual(org, [(difference, 2), (b, 1)])  # 2a - b
 
@@ -235,8 +228,8 @@ def test_a_virtual_meter_of_virtual_meters_multiplies_the_coefficients():
 def test_a_virtual_measurement_adds_means_and_has_no_extremes():
     org = OrganizationFactory()
     hall_a, hall_b = (SeriesFactory(organization=org, unit="kW") for _ in range(2))
-    put(hall_a, [ms(2024, 1, 1, 0), ms(2024, 1, 1, 1)], [2.0, 4.0])
-    put(hall_b, [ms(2024, 1, 1, 0)], [5.0])
+    write_samples(hall_a, [ms(2024, 1, 1, 0), ms(2024, 1, 1, 1)], [2.0, 4.0])
+    write_samples(hall_b, [ms(2024, 1, 1, 0)], [5.0])
     building = _virtual(org, [(hall_a, 1), (hall_b, 1)])
 
     (day,) = statistics(building, date(2024, 1, 1), date(2024, 1, 2), "day")
@@ -248,7 +241,7 @@ def test_a_virtual_meter_reads_its_sources_in_its_own_calendar():
     org = OrganizationFactory(time_zone="UTC")
     berlin = SiteFactory(organization=org, time_zone="Europe/Berlin")
     profile = SeriesFactory(organization=org, kind="interval")
-    put(profile, range(ms(2024, 1, 1), ms(2024, 1, 2), Q), [1.0] * 96)
+    write_samples(profile, range(ms(2024, 1, 1), ms(2024, 1, 2), Q), [1.0] * 96)
     mirror = _virtual(org, [(profile, 1)], site=berlin)
 
     days = statistics(mirror, date(2024, 1, 1), date(2024, 1, 3), "day")
@@ -273,7 +266,7 @@ def test_several_series_of_several_zones_in_one_read():
     site = SiteFactory(time_zone="Asia/Kathmandu")
     kathmandu = SeriesFactory(kind="interval", site=site, organization=site.organization)
     for one in (utc, kathmandu):
-        put(one, [ms(2024, 1, 1, 12)], [5.0])
+        write_samples(one, [ms(2024, 1, 1, 12)], [5.0])
 
     read = statistics_read([utc, kathmandu], start=date(2024, 1, 1), end=date(2024, 1, 2), bucket="day")
 
@@ -298,6 +291,6 @@ def test_the_store_refuses_samples_for_a_virtual_series():
     meter = SeriesFactory(kind="virtual")
 
     with pytest.raises(Invalid, match="virtual"):
-        put(meter, [ms(2024, 1, 1)], [1.0])
+        write_samples(meter, [ms(2024, 1, 1)], [1.0])
 
     assert sample_count() == 0

@@ -9,7 +9,7 @@ from apps.timeseries.models import Series
 from apps.timeseries.retention import samples_expire
 from apps.timeseries.selectors import series_current
 from apps.timeseries.services import samples_delete
-from apps.timeseries.store import Policy, SampleBatch, write
+from apps.timeseries.store import Policy, SampleBatch, postgresql_copy, write
 from tests.factories import SeriesFactory
 from tests.timeseries.helpers import sample_count, stored
 
@@ -166,7 +166,7 @@ def test_an_empty_batch_writes_nothing(series):
 @pytest.mark.parametrize("policy", [Policy.OVERWRITE, Policy.KEEP])
 def test_large_batches_of_new_samples_are_stored_exactly(org, policy):
     a, b = SeriesFactory(organization=org), SeriesFactory(organization=org)
-    n = store.SMALL_BATCH + 500
+    n = postgresql_copy.SMALL_BATCH + 500
     ts = [T0 + i * 1000 for i in range(n)]
     qualities = [None if i % 3 else i % 7 for i in range(n)]
 
@@ -181,7 +181,7 @@ def test_large_batches_of_new_samples_are_stored_exactly(org, policy):
 
 
 def test_large_overwrite_merges_with_stored_samples(series):
-    n = store.SMALL_BATCH + 500
+    n = postgresql_copy.SMALL_BATCH + 500
     write(batch_of(series, [T0 + i for i in range(0, n, 2)], [0.0] * len(range(0, n, 2))), Policy.OVERWRITE)
 
     # Unsorted, overlapping the stored samples, with a repeat whose last occurrence must win.
@@ -195,7 +195,7 @@ def test_large_overwrite_merges_with_stored_samples(series):
 
 
 def test_large_keep_reports_stored_and_repeated_positions(series):
-    n = store.SMALL_BATCH + 500
+    n = postgresql_copy.SMALL_BATCH + 500
     write(batch_of(series, [T0 + 7, T0 + 9], [70.0, 90.0]), Policy.OVERWRITE)
     ts = [T0 + i for i in range(n)] + [T0 + 3]
 

@@ -1,6 +1,6 @@
 """The statistics of a batch of new samples, computed from the batch's arrays (PostgreSQL).
 
-When the store copies a batch straight into the sample table (`store._write_postgresql`: no
+When the store copies a batch straight into the sample table (`store.postgresql_copy.postgresql_write`: no
 stored sample lies within any of its series' time ranges), every quarter-hour strictly between
 the first and the last of a series' batch holds batch samples only, and so does every local day
 made of such quarter-hours. Their figures are computed here, vectorised (one sort at most and
@@ -172,7 +172,7 @@ def _stale_rows_delete(table: str, parts: list[dict]) -> None:
 
 def _copy(table: str, parts: list[dict], *, with_day: bool) -> None:
     """Binary COPY of the rows of `parts` (column dicts) into `table`: numpy record arrays, one
-    run with a consumption and one without (a NULL has no value bytes), as store._copy does."""
+    run with a consumption and one without (a NULL has no value bytes), as store.postgresql_copy does."""
     names = ["series_id", "start", *(["day"] if with_day else []), *(name for name, _ in _FIGURES)]
     columns = {name: np.concatenate([part[name] for part in parts]) for name in names}
     null = np.isnan(columns["consumption"])
