@@ -12,14 +12,14 @@ ioTORQ variable `my_meter_code1` reads back as EMS signal 3. Every series measur
 though: the Blynk datastreams "Temperature" and "Humidity" of device 1 (the main meter's room) and
 of device 101 (the room sensor) are temperature and humidity series of their own, and the
 Building X point (a supply air temperature, as in the vendor's quick-start values) is its own
-series, so a vendor's quick-start never writes into an energy meter's series.
+series, so a vendor's quick-start never writes into an energy meter's series. The values on them
+(and the day of one-minute samples) are demo_readings.py's; the year of 15-minute meters
+demo_meters.py's.
 """
 
-import math
 import secrets
 import uuid
 import zlib
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,11 +39,19 @@ from apps.access.services import (
 from apps.core.exceptions import Invalid
 from apps.tenancy.models import Membership, Organization, Role, Site
 from apps.tenancy.selectors import membership_permissions
-from apps.timeseries.models import Series, SeriesKind, ms_to_datetime
-from apps.timeseries.store import Policy, SampleBatch, write
+from apps.timeseries.models import Series, SeriesKind
 
 from .demo_energy import demo_load_profile, demo_site
 from .demo_meters import demo_meters, demo_warehouse
+from .demo_readings import (
+    MAIN_SIGNALS,
+    METER_ROOM_SERIES,
+    POINT_NAME,
+    POINT_SERIES,
+    SENSOR_SERIES,
+    SUB_SIGNALS,
+    demo_readings_write,
+)
 from .models import DataStream, Device, Load, Partition, Point, Product, Protocol, Signal, ValueType
 
 DEFAULT_SLUG = "demo"
@@ -62,11 +70,6 @@ BLYNK_PERMISSIONS = ("OWN_DEVICES_VIEW", "ORG_DEVICES_VIEW", "ORG_DEVICES_CONTRO
 # Stable UUIDs for the Building X partition and point, different per organization.
 UUID_NAMESPACE = uuid.UUID("6f1d3c52-8a0e-4f57-9c1a-3b8e2d7f4a10")
 
-MINUTE_MS = 60_000
-HOUR_MS = 60 * MINUTE_MS
-DAY_MINUTES = 24 * 60
-# Energy counters count from here, so their reading depends only on the time (re-runs agree).
-COUNTER_EPOCH_MS = 1_735_689_600_000  # 2025-01-01T00:00:00Z
 
 # The vendor example's meterBus configuration of load 2.
 METERBUS_MAIN_CONFIG = {
@@ -82,75 +85,6 @@ METERBUS_MAIN_CONFIG = {
 }
 
 DATASTREAMS = ((1, "v1", "Temperature"), (2, "v2", "Humidity"))
-
-
-@dataclass(frozen=True)
-class _Wave:
-    """A plausible reading: a daily sine around `mean`, plus a small minute-scale ripple.
-
-    With `counter` set the value is instead the running integral (in hours) of that curve since
-    COUNTER_EPOCH_MS: an energy counter that only ever increases. Every value is a function of the
-    timestamp alone, so overlapping re-runs write identical samples.
-    """
-
-    mean: float
-    amplitude: float
-    ripple: float = 0.0
-    phase_hours: float = 0.0
-    counter: bool = False
-    decimals: int = 2
-
-    def value(self, ts: int) -> float:
-        hours = (ts - COUNTER_EPOCH_MS) / HOUR_MS
-        angle = 2 * math.pi * (hours - self.phase_hours) / 24
-        if self.counter:
-            start = 2 * math.pi * -self.phase_hours / 24
-            integral = self.mean * hours + self.amplitude * 24 / (2 * math.pi) * (
-                math.cos(start) - math.cos(angle)
-            )
-            return round(integral, self.decimals)
-        ripple = self.ripple * math.sin(ts / MINUTE_MS * 0.7)
-        return round(self.mean + self.amplitude * math.sin(angle) + ripple, self.decimals)
-
-
-# Signals of load 2 (device 1). The vendor publishes no table of `si` codes beyond 29 (voltage)
-# and 30 (current) in its examples; 31-33 are this demo's choice.
-MAIN_SIGNALS = (
-    # uid, si, unit, series name, meter code, wave
-    (
-        3,
-        31,
-        "kW",
-        "Main active power",
-        "my_meter_code1",
-        _Wave(mean=10.5, amplitude=3.0, ripple=0.4, phase_hours=8),
-    ),
-    (4, 32, "var", "Main reactive power", "my_meter_code2", _Wave(mean=-93.4, amplitude=4.0, ripple=1.0)),
-    (5, 33, "kWh", "Main active energy", None, _Wave(mean=10.5, amplitude=3.0, phase_hours=8, counter=True)),
-)
-# Signals of load 83 (device 82), as in the vendor's examples.
-SUB_SIGNALS = (
-    (100, 29, "V", "Sub meter voltage", None, _Wave(mean=230.4, amplitude=1.5, ripple=0.3, phase_hours=2)),
-    (101, 30, "A", "Sub meter current", None, _Wave(mean=2.5, amplitude=0.6, ripple=0.05, decimals=3)),
-)
-# Device 1's datastreams: the meter room's temperature and humidity (DATASTREAMS order).
-METER_ROOM_SERIES = (
-    (1, "Meter room temperature", "°C", _Wave(mean=24.0, amplitude=2.0, ripple=0.1, phase_hours=10)),
-    (2, "Meter room humidity", "%", _Wave(mean=50.0, amplitude=5.0, ripple=0.4, phase_hours=22)),
-)
-# Device 101's own datastream series.
-SENSOR_SERIES = (
-    (1, "Room sensor temperature", "°C", _Wave(mean=21.0, amplitude=1.5, ripple=0.1, phase_hours=9)),
-    (2, "Room sensor humidity", "%", _Wave(mean=45.0, amplitude=6.0, ripple=0.5, phase_hours=21)),
-)
-# The Building X point's series: an air handler's supply air temperature (the vendor's
-# quick-start writes values such as "12.66").
-POINT_NAME = "Supply air temperature"
-POINT_SERIES = (
-    "AHU supply air temperature",
-    "°C",
-    _Wave(mean=14.0, amplitude=2.0, ripple=0.2, phase_hours=15),
-)
 
 
 def demo_seed(*, slug: str = DEFAULT_SLUG, now: datetime | None = None) -> dict[str, Any]:
@@ -190,7 +124,7 @@ def _seed(*, slug: str, now: datetime) -> dict[str, Any]:
     series = _series(organization, site=site)
     devices = _devices(organization, series=series, owner=blynk_user, site=site)
     partition, point = _building(organization, slug=slug, series=series["point"])
-    last_minute = _samples(series, devices=devices, now=now)
+    last_minute = demo_readings_write(series, devices=devices, now=now)
     energy = next(wave for uid, _si, _unit, _name, _code, wave in MAIN_SIGNALS if uid == 5)
     demo_load_profile(organization, site=site, counter=energy.value, last_ms=last_minute)
     demo_meters(organization, building=site, warehouse=demo_warehouse(organization), now=now)
@@ -430,35 +364,6 @@ def _building(organization: Organization, *, slug: str, series: Series) -> tuple
         defaults={"partition": partition, "name": POINT_NAME, "unit": series.unit, "series": series},
     )
     return partition, point
-
-
-def _samples(series: dict[Any, Series], *, devices: dict[int, Device], now: datetime) -> int:
-    """A day of one-minute samples on every demo series, ending at the last whole minute, in one
-    store batch; the numeric datastreams' current values are set to their newest sample. Returns
-    that last minute (epoch ms)."""
-    last = int(now.timestamp() * 1000) // MINUTE_MS * MINUTE_MS
-    timestamps = [last - (DAY_MINUTES - 1 - i) * MINUTE_MS for i in range(DAY_MINUTES)]
-    waves = {uid: wave for uid, _si, _unit, _name, _code, wave in MAIN_SIGNALS + SUB_SIGNALS}
-    waves |= {("meter", stream_id): wave for stream_id, _name, _unit, wave in METER_ROOM_SERIES}
-    waves |= {("sensor", stream_id): wave for stream_id, _name, _unit, wave in SENSOR_SERIES}
-    waves["point"] = POINT_SERIES[2]
-    series_ids: list[int] = []
-    ts: list[int] = []
-    values: list[float] = []
-    for key, wave in waves.items():
-        series_ids += [series[key].pk] * len(timestamps)
-        ts += timestamps
-        values += [wave.value(t) for t in timestamps]
-    write(SampleBatch(series_ids=series_ids, ts=ts, values=values), Policy.OVERWRITE)
-
-    latest_at = ms_to_datetime(last)
-    for device in devices.values():
-        for stream in device.datastreams.select_related("series"):
-            stream.series.refresh_from_db(fields=["last_ts", "last_value"])
-            stream.value = stream.series.last_value
-            stream.value_updated_at = ms_to_datetime(stream.series.last_ts) or latest_at
-            stream.save(update_fields=["value", "value_updated_at"])
-    return last
 
 
 def _api_token(organization: Organization, user) -> str:
