@@ -1,4 +1,4 @@
-"""The bulk configuration CSV (apps/inventory/bulk): time and peak memory of its preview and of
+"""The bulk configuration CSV (apps/inventory/config_csv): time and peak memory of its preview and of
 its apply, each in a fresh process, beside a same-run reference, `csv.reader` over the same file.
 
     BENCH_DATABASE_URL=postgres://... python bench/config_csv.py [ROWS | <n>MB | ROWS@<n>MB ...]
@@ -123,7 +123,7 @@ def _records(path: Path):
     """The staged file as the tools page reads it: checked, then streamed. Sizes past the form's
     limits are measured too, with the limits lifted, to show how the work grows."""
     from apps.core.uploads.reader import csv_open, csv_records
-    from apps.inventory.bulk import table
+    from apps.inventory.config_csv import table
 
     table.MAX_ROWS = 10**9
     return csv_records(csv_open(path, limit=2**40))
@@ -131,7 +131,7 @@ def _records(path: Path):
 
 def preview(organization, path: Path) -> int:
     """The preview request's work on a staged file."""
-    from apps.inventory.bulk import config_plan
+    from apps.inventory.config_csv import config_plan
 
     plan = config_plan(organization=organization, records=_records(path))
     assert plan.ok, plan.errors[:3]
@@ -141,7 +141,7 @@ def preview(organization, path: Path) -> int:
 def apply(organization, path: Path) -> int:
     """The Apply request's work on a staged file: validated again inside the transaction, then
     written."""
-    from apps.inventory.bulk import config_apply
+    from apps.inventory.config_csv import config_apply
 
     return config_apply(organization=organization, records=_records(path)).rows
 
@@ -235,7 +235,7 @@ def main(sizes: list[str]) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from apps.inventory.bulk import MAX_BYTES, MAX_ROWS
+    from apps.inventory.config_csv import MAX_BYTES, MAX_ROWS
     from apps.tenancy.models import Organization
 
     call_command("migrate", verbosity=0, interactive=False)

@@ -1,5 +1,5 @@
 """The bulk configuration from CSV, a page of the devices' admin (`import-csv/`, DeviceAdmin):
-upload a CSV of devices, loads and signals (bulk/), preview what it creates and changes and
+upload a CSV of devices, loads and signals (config_csv/), preview what it creates and changes and
 every error, then apply it in one transaction. The staged file is read as a stream by the
 preview, and again by Apply, which validates it from scratch inside its transaction (nothing the
 preview concluded is trusted) and writes it.
@@ -18,8 +18,8 @@ from apps.core.uploads.reader import csv_open, csv_records, size_label
 from apps.core.uploads.staging import upload_discard, upload_path
 from apps.tenancy.admin_upload import UploadForm, may_upload, tool_page, upload_step
 
-from . import bulk
-from .bulk import ConfigPlan, ConfigRejected, config_apply, config_plan
+from . import config_csv
+from .config_csv import ConfigPlan, ConfigRejected, config_apply, config_plan
 
 CONFIG_PERMISSIONS = (
     "inventory.add_device",
@@ -62,14 +62,16 @@ class ConfigImportAdminMixin:
         return super().changelist_view(request, context)
 
     def config_import_view(self, request):
-        form, staged = upload_step(request, UploadForm, "config", CONFIG_PERMISSIONS, limit=bulk.MAX_BYTES)
+        form, staged = upload_step(
+            request, UploadForm, "config", CONFIG_PERMISSIONS, limit=config_csv.MAX_BYTES
+        )
         plan = None
         if staged is not None:
             organization = form.cleaned_data["organization"]
             # A new file is always previewed first; Apply applies only a previewed one.
             applying = "apply" in request.POST and form.cleaned_data["file"] is None
             try:
-                source = csv_open(upload_path(staged), limit=bulk.MAX_BYTES)
+                source = csv_open(upload_path(staged), limit=config_csv.MAX_BYTES)
                 if applying:
                     applied = config_apply(organization=organization, records=csv_records(source))
                     upload_discard(session=request.session, token=staged.token)
@@ -94,8 +96,8 @@ class ConfigImportAdminMixin:
                 "form": form,
                 "plan": plan,
                 "staged": staged,
-                "max_size": size_label(bulk.MAX_BYTES),
-                "max_rows": f"{bulk.MAX_ROWS:,}",
+                "max_size": size_label(config_csv.MAX_BYTES),
+                "max_rows": f"{config_csv.MAX_ROWS:,}",
                 "organization_count": len(form.fields["organization"].queryset),
             },
         )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from apps.core.uploads.reader import csv_decode, csv_records
-from apps.inventory.bulk import config_apply
+from apps.inventory.config_csv import config_apply
 from apps.timeseries import tasks
 from apps.timeseries.models import Series
 from apps.timeseries.stats.basis import series_statistics_refresh

@@ -4,7 +4,7 @@
 import pytest
 
 from apps.core.uploads.reader import csv_decode, csv_records
-from apps.inventory.bulk import ConfigRejected, config_apply, config_plan
+from apps.inventory.config_csv import ConfigRejected, config_apply, config_plan
 from apps.inventory.models import Device, Signal
 from apps.tenancy.models import Site
 from apps.timeseries.models import Series

@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.core.uploads.reader import csv_decode, csv_records
-from apps.inventory import bulk
-from apps.inventory.bulk import ConfigRejected, config_apply, config_plan, resolve, table
+from apps.inventory import config_csv
+from apps.inventory.config_csv import ConfigRejected, config_apply, config_plan, resolve, table
 from apps.inventory.models import Device, Load, Signal
 from apps.tenancy.services import membership_grant
 from apps.timeseries.models import Series
@@ -286,7 +286,7 @@ def test_a_table_longer_than_the_row_limit_is_refused_on_the_first_row_past_it(o
 
 
 def test_the_page_states_the_limits_and_refuses_a_larger_file_before_reading_it(manager_client, monkeypatch):
-    monkeypatch.setattr(bulk, "MAX_BYTES", 100)
+    monkeypatch.setattr(config_csv, "MAX_BYTES", 100)
 
     page = manager_client.get(CONFIG)
     response = manager_client.post(CONFIG, {"file": SimpleUploadedFile("site.csv", SITE.encode())})
