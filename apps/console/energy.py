@@ -4,15 +4,16 @@ year; the month's top consumers; kWh per m² for sites with a floor area (issue 
 
 Read from the statistics only (docs/energy.md), never the samples, in four queries whatever the
 number of series: the energy series with site and organization, the virtual series' terms, one
-aggregate over `timeseries_stats_day` that sums each stored series' consumption per period with
-one CASE per period (the days of a series are already those of its own calendar, its site's zone
-else its organization's, so the periods are chosen per zone in the CASE), and one over the
-quarter-hours of the comparisons' last days.
+aggregate over `timeseries_stats_day` that sums each stored series' consumption per segment
+between the periods' edges (the days of a series are already those of its own calendar, its
+site's zone else its organization's), and one over the quarter-hours of the comparisons' last
+days.
 
 Periods compare equal lengths: a period "so far" (today until now) against the same days of the
 previous period (this month to the 10th against last month to the 10th, clamped to its last day)
 and of the same period last year (the week 52 weeks back, so weekdays match), whose last day
-counts until the same time of day (from its quarter-hours) as today does.
+counts until the same time of day as today does: its quarter-hours until then or, past the
+day's middle, its daily row less its quarter-hours after then (`_period_sums`).
 
 A virtual series is a derived view: it is listed among the top consumers, from its sources'
 period totals (coefficients applied, virtual sources expanded), but never added into the unit
