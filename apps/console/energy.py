@@ -4,15 +4,16 @@ year; the month's top consumers; kWh per m² for sites with a floor area (issue 
 
 Read from the statistics only (docs/energy.md), never the samples, in four queries whatever the
 number of series: the energy series with site and organization, the virtual series' terms, one
-aggregate over `timeseries_stats_day` that sums each stored series' consumption per period with
-one CASE per period (the days of a series are already those of its own calendar, its site's zone
-else its organization's, so the periods are chosen per zone in the CASE), and one over the
-quarter-hours of the comparisons' last days.
+aggregate over `timeseries_stats_day` that sums each stored series' consumption per segment
+between the periods' edges (the days of a series are already those of its own calendar, its
+site's zone else its organization's), and one over the quarter-hours of the comparisons' last
+days.
 
 Periods compare equal lengths: a period "so far" (today until now) against the same days of the
 previous period (this month to the 10th against last month to the 10th, clamped to its last day)
 and of the same period last year (the week 52 weeks back, so weekdays match), whose last day
-counts until the same time of day (from its quarter-hours) as today does.
+counts until the same time of day as today does: its quarter-hours until then or, past the
+day's middle, its daily row less its quarter-hours after then (`_period_sums`).
 
 A virtual series is a derived view: it is listed among the top consumers, from its sources'
 period totals (coefficients applied, virtual sources expanded), but never added into the unit
@@ -22,6 +23,7 @@ twice. Its sources are read in their own calendars, which for a source in anothe
 the virtual series' shifts the day edges by the zones' difference.
 """
 
+import json
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Case, IntegerField, Q, Sum, Value, When
+from django.db.models import Case, IntegerField, Sum, Value, When
 
 from apps.timeseries.models import DailyStatistics, QuarterHourStatistics, Series, SeriesKind, VirtualSource
 from apps.timeseries.selectors import series_zone
@@ -51,6 +53,12 @@ _SERIES_FIELDS = (
     "site__name",
     "site__time_zone",
     "site__floor_area",
+    # What its statistics were computed for (`_statistics_current`).
+    "interval_end",
+    "statistics_pending",
+    "statistics_kind",
+    "statistics_interval_end",
+    "statistics_zone",
 )
 
 
@@ -188,11 +196,11 @@ def _local_ms(day: date, at: time, zone: str) -> int:
 
 
 def _period_sums(
-    series_zones: dict[int, str], zones: dict[str, dict], now: datetime
+    series_zones: dict[int, str], zones: dict[str, dict], now: datetime, current: set[int] = frozenset()
 ) -> dict[int, dict[tuple[str, str], float]]:
     """Per stored series (id -> its zone), its consumption per (period, comparison): the whole
-    days from the daily table, and a comparison's last day until now's time of day from the
-    quarter-hours of that day (cut_comparisons): two aggregate queries.
+    days from the daily table, and a comparison's last day until now's time of day T
+    (cut_comparisons) from the quarter-hours: two aggregate queries.
 
     Neither query sums per period: each sums a series' rows per segment, the stretches between
     consecutive edges of every zone's periods (a period is a run of whole segments), and a
@@ -200,9 +208,17 @@ def _period_sums(
     width_bucket, else one CASE of plain comparisons), not a CASE per period and zone, and no
     join for the series' zones (known here): with 1,000 series the daily read took 355 ms the
     other way, 60 now. The quarter-hours are read only within each series' own windows (on
-    PostgreSQL a join with the (series, window) list, an index range each), not within the
-    windows of every zone: the other way read all of every series' quarter-hours (14 s for
-    10,000,000 rows; docs/performance.md, "Console")."""
+    PostgreSQL an index range a (series, window)), not within the windows of every zone: the
+    other way read all of every series' quarter-hours (14 s for 10,000,000 rows;
+    docs/performance.md, "Console").
+
+    The smaller side of a last day: a day's daily row is the sum of its quarter-hours (both its
+    consumption and its count of samples; stats/buckets.py, stats/bulk.py), so when T is past
+    the middle of the day, a series in `current` (statistics computed for its kind, interval end
+    and zone of now) counts the day's row less its quarter-hours from T to the day's end: at most
+    half a day of quarter-hours is read a series and day. The day's row is read with the whole
+    days (each cut day a segment of its own). No quarter-hour before T (the day's samples all
+    after it) is no figure, as before."""
     if not series_zones:
         return {}
     first = min(start for ranges in zones.values() for start, _ in ranges.values())
@@ -215,11 +231,13 @@ def _period_sums(
         by_zone[zone].append(series_id)
     day_periods: dict[str, dict[tuple[str, str], tuple[date, date]]] = {}
     cut_periods: dict[str, dict[tuple[str, str], tuple[int, int]]] = {}
+    # zone -> (day start, T) -> (the day's date, its end): the last days cut at T.
+    cut_days: dict[str, dict[tuple[int, int], tuple[date, int]]] = {}
     for zone, ranges in zones.items():
         today = ranges["today", "current"][0]
         cuts = cut_comparisons(today)
         at = now.astimezone(ZoneInfo(zone)).time().replace(tzinfo=None)
-        day_periods[zone], cut_periods[zone] = {}, {}
+        day_periods[zone], cut_periods[zone], cut_days[zone] = {}, {}, {}
         for key, (start, end) in ranges.items():
             if key in cuts:
                 cut = (
@@ -227,14 +245,15 @@ def _period_sums(
                     _local_ms(end - timedelta(days=1), at, zone),
                 )
                 cut_periods[zone][key] = cut
+                cut_days[zone][cut] = (end - timedelta(days=1), _local_ms(end, time(), zone))
                 end -= timedelta(days=1)
             day_periods[zone][key] = (start, end)
-    windows = {zone: sorted(set(cut_periods[zone].values())) for zone in by_zone}
-    day_edges, cut_edges = _edges(day_periods), _edges(cut_periods)
+    # The cut days' ends too: each cut day is then a segment of its own, its row read with the
+    # whole days (a cut period's trimmed end is already an edge: the cut day's start).
+    ends = {day + timedelta(days=1) for days in cut_days.values() for day, _ in days.values()}
+    day_edges, cut_edges = sorted(set(_edges(day_periods)) | ends), _edges(cut_periods)
     if connection.vendor == "postgresql":
-        day_rows, cut_rows = _segments_postgresql(
-            list(series_zones), low_ms, high_ms, day_edges, by_zone, windows, cut_edges
-        )
+        day_rows = _day_segments_postgresql(list(series_zones), low_ms, high_ms, day_edges)
     else:
         day_rows = _segments(
             DailyStatistics.objects.filter(
@@ -243,15 +262,49 @@ def _period_sums(
             "day",
             day_edges,
         )
-        within = Q()
-        for zone, spans in windows.items():
-            for lo, hi in spans:
-                within |= Q(series_id__in=by_zone[zone], start__gte=lo, start__lt=hi)
-        cut_rows = (
-            _segments(QuarterHourStatistics.objects.filter(within), "start", cut_edges) if within else []
-        )
+    day_index = {edge: i for i, edge in enumerate(day_edges)}
+    days = {(series_id, segment): (total, samples) for series_id, segment, total, samples in day_rows}
+    # (series, first ms, end ms) of each quarter-hour range read, and what it stands for: the
+    # series' window (day start, T) and whether it is the day's rest after T. A series in
+    # `current` without a row for the day has no quarter-hour in it: nothing to read (a year
+    # back, most series of a young installation).
+    reads: list[tuple[int, int, int]] = []
+    meaning: list[tuple[int, tuple[int, int], date | None]] = []
+    for zone, ids in by_zone.items():
+        for (lo, cut_at), (day, day_end) in sorted(cut_days[zone].items()):
+            rest = day_end - cut_at < cut_at - lo
+            segment = day_index[day]
+            for series_id in ids:
+                if series_id not in current:
+                    reads.append((series_id, lo, cut_at))
+                    meaning.append((series_id, (lo, cut_at), None))
+                elif (series_id, segment) not in days:
+                    continue
+                elif rest:
+                    reads.append((series_id, cut_at, day_end))
+                    meaning.append((series_id, (lo, cut_at), day))
+                else:
+                    reads.append((series_id, lo, cut_at))
+                    meaning.append((series_id, (lo, cut_at), None))
+    if connection.vendor == "postgresql":
+        quarter_sums = _window_sums_postgresql(reads)
+    else:
+        quarter_sums = _window_sums_sqlite(reads)
+    cut_segment = {edge: i for i, edge in enumerate(cut_edges)}
+    cut_rows = []
+    for (series_id, window, day), (total, samples) in zip(meaning, quarter_sums, strict=True):
+        if day is None:
+            value = total
+        else:
+            day_total, day_samples = days.get((series_id, day_index[day]), (None, 0))
+            # Samples before T (a quarter-hour row there) or none: then no figure, as before.
+            before = day_total is not None and day_samples > (samples or 0)
+            value = day_total - (total or 0.0) if before else None
+        if value is not None:
+            cut_rows.append((series_id, cut_segment[window[0]], value))
     result: dict[int, dict] = {}
-    for rows, edges, periods in ((day_rows, day_edges, day_periods), (cut_rows, cut_edges, cut_periods)):
+    day_sums = [(series_id, segment, total) for series_id, segment, total, _ in day_rows]
+    for rows, edges, periods in ((day_sums, day_edges, day_periods), (cut_rows, cut_edges, cut_periods)):
         for series_id, figures in _segment_sums(rows, edges, series_zones, periods).items():
             sums = result.setdefault(series_id, {})
             for key, value in figures.items():
@@ -267,9 +320,9 @@ def _edges(periods: dict[str, dict]) -> list:
     return sorted({edge for spans in periods.values() for span in spans.values() for edge in span})
 
 
-def _segments(queryset, field: str, edges: list) -> list[tuple[int, int, float | None]]:
-    """(series id, segment, consumption) of `queryset`'s rows summed per series and segment:
-    segment i is [edges[i], edges[i + 1]) of `field`, -1 outside the edges."""
+def _segments(queryset, field: str, edges: list) -> list[tuple[int, int, float | None, int | None]]:
+    """(series id, segment, consumption, samples) of `queryset`'s rows summed per series and
+    segment: segment i is [edges[i], edges[i + 1]) of `field`, -1 outside the edges."""
     segment = Case(
         When(**{f"{field}__lt": edges[0]}, then=Value(-1)),
         *(When(**{f"{field}__lt": edge}, then=Value(i)) for i, edge in enumerate(edges[1:])),
@@ -280,42 +333,55 @@ def _segments(queryset, field: str, edges: list) -> list[tuple[int, int, float |
         queryset.order_by()
         .annotate(segment=segment)
         .values("series_id", "segment")
-        .annotate(total=Sum("consumption"))
-        .values_list("series_id", "segment", "total")
+        .annotate(total=Sum("consumption"), samples=Sum("count"))
+        .values_list("series_id", "segment", "total", "samples")
     )
 
 
-def _segments_postgresql(series_ids, low_ms, high_ms, day_edges, by_zone, windows, cut_edges):
-    """`_segments` of the days and of the quarter-hours of the windows, on PostgreSQL: a day's
-    segment by width_bucket (a binary search; from the last edge on it is len(edges) - 1,
-    which no period holds), the ids and windows as array parameters (psycopg formats an IN
-    list parameter by parameter), and the quarter-hours summed per (series, window) of the
-    list, an index range scan each."""
-    pairs = [(sid, lo, hi) for zone, spans in windows.items() for lo, hi in spans for sid in by_zone[zone]]
-    days, quarters = DailyStatistics._meta.db_table, QuarterHourStatistics._meta.db_table
+def _window_sums_sqlite(reads: list[tuple[int, int, int]]) -> list[tuple[float | None, int | None]]:
+    """(consumption, samples) of each (series, first ms, end ms) of `reads`' quarter-hours, in
+    their order: one join with the list (as JSON), grouped by its position. Run for an empty
+    list too, so that the overview's count of queries does not depend on the data."""
+    quarters = QuarterHourStatistics._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT series_id, width_bucket(day, %s::date[]) - 1, SUM(consumption) FROM {days} "
+            "SELECT w.key, SUM(q.consumption), SUM(q.count) FROM json_each(%s) w "
+            f"JOIN {quarters} q ON q.series_id = json_extract(w.value, '$[0]') "
+            "AND q.start >= json_extract(w.value, '$[1]') AND q.start < json_extract(w.value, '$[2]') "
+            "GROUP BY w.key",
+            [json.dumps(reads)],
+        )
+        found = {key: (total, samples) for key, total, samples in cursor.fetchall()}
+    return [found.get(i, (None, None)) for i in range(len(reads))]
+
+
+def _day_segments_postgresql(series_ids, low_ms, high_ms, day_edges):
+    """`_segments` of the days on PostgreSQL: a day's segment by width_bucket (a binary search;
+    from the last edge on it is len(edges) - 1, which no period holds), the ids as an array
+    parameter (psycopg formats an IN list parameter by parameter)."""
+    days = DailyStatistics._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT series_id, width_bucket(day, %s::date[]) - 1, SUM(consumption), SUM(count) FROM {days} "
             "WHERE series_id = ANY(%s::bigint[]) AND start >= %s AND start < %s GROUP BY 1, 2",
             [_array(map(str, day_edges)), _array(map(str, series_ids)), low_ms, high_ms],
         )
-        day_rows = cursor.fetchall()
-        cut_rows = []
-        if pairs:
-            # A sum a (series, window), each over one index range: no aggregate over the
-            # 200,000 quarter-hours of 1,000 series (a third faster). The window's sum goes to its
-            # first segment: the series has no rows in the other segments of its own windows.
-            cursor.execute(
-                f"SELECT w.sid, w.lo, (SELECT SUM(q.consumption) FROM {quarters} q "
-                "WHERE q.series_id = w.sid AND q.start >= w.lo AND q.start < w.hi) "
-                "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS w(sid, lo, hi)",
-                [_array(str(pair[i]) for pair in pairs) for i in range(3)],
-            )
-            segment = {edge: i for i, edge in enumerate(cut_edges)}
-            cut_rows = [
-                (sid, segment[lo], total) for sid, lo, total in cursor.fetchall() if total is not None
-            ]
-    return day_rows, cut_rows
+        return cursor.fetchall()
+
+
+def _window_sums_postgresql(reads: list[tuple[int, int, int]]) -> list[tuple[float | None, int | None]]:
+    """`_window_sums_sqlite` on PostgreSQL: the ranges as array parameters, summed one by one, an
+    index range scan each (no aggregate over all the rows read: a third faster)."""
+    quarters = QuarterHourStatistics._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.total, s.samples FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) "
+            "WITH ORDINALITY AS w(sid, lo, hi, n) CROSS JOIN LATERAL "
+            f"(SELECT SUM(q.consumption) AS total, SUM(q.count) AS samples FROM {quarters} q "
+            "WHERE q.series_id = w.sid AND q.start >= w.lo AND q.start < w.hi) s ORDER BY w.n",
+            [_array(str(read[i]) for read in reads) for i in range(3)],
+        )
+        return cursor.fetchall()
 
 
 def _array(items) -> str:
@@ -345,6 +411,21 @@ def _segment_sums(rows, edges: list, series_zones: dict[int, str], periods: dict
             figures[key] = sum(values) if values else None
         result[series_id] = figures
     return result
+
+
+def _statistics_current(series: Series, zone: str) -> bool:
+    """Whether the series' statistics are those of its kind, interval end and zone now: not being
+    recomputed, and what they were computed for, where recorded, is what it is (a series whose
+    statistics were never recorded was written in its calendar of now; stats/basis.py). Only
+    then is a day's row the sum of its quarter-hours as `_period_sums` reads them."""
+    return not series.statistics_pending and all(
+        recorded is None or recorded == now
+        for recorded, now in (
+            (series.statistics_kind, series.kind),
+            (series.statistics_interval_end, series.interval_end),
+            (series.statistics_zone, zone),
+        )
+    )
 
 
 def _virtual_sums(virtual_ids, terms, stored_sums):
@@ -413,7 +494,9 @@ def energy_overview(*, organizations: list, now: datetime) -> list[OrganizationE
     ).values_list("virtual_id", "source_id", "coefficient"):
         terms[virtual_id].append((source_id, coefficient))
     sub_meters = {source for pairs in terms.values() for source, coefficient in pairs if coefficient < 0}
-    sums = _period_sums({s.pk: series_zone(s) for s in stored}, zones, now)
+    stored_zones = {s.pk: series_zone(s) for s in stored}
+    current = {s.pk for s in stored if _statistics_current(s, stored_zones[s.pk])}
+    sums = _period_sums(stored_zones, zones, now, current)
     sums.update(_virtual_sums([s.pk for s in virtual], terms, sums))
 
     result = []
