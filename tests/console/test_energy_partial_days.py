@@ -1,4 +1,4 @@
-"""The energy overview's partial days (apps/console/energy.py, `_period_sums`): a comparison's last
+"""The energy overview's partial days (apps/console/energy.py, `period_sums`): a comparison's last
 day counts until now's time of day T. Past the middle of the day it is read as the day's row less
 its quarter-hours from T on; before, as the quarter-hours until T. Either way the figure is the
 consumption of the day's quarter-hours that start before T, computed here by hand and, in the
