@@ -12,6 +12,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import secrets
 import socket
 import statistics
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -289,3 +291,30 @@ def _append(entries: list[dict], load: str) -> None:
                 results.write(json.dumps(entry) + "\n")
     except OSError as exc:  # the figures are printed already; the summary is a convenience
         print(f"(results not recorded in {RESULTS}: {exc})")
+
+
+def admin_session(port: int, username: str, password: str) -> str:
+    """Logs in through the admin's login form on 127.0.0.1:`port`, as a browser posts it, and returns
+    the session cookie (bench/console.py and bench/statistics_read.py time admin pages over HTTP)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", "/admin/login/")
+    response = connection.getresponse()
+    page = response.read().decode()
+    csrf_cookie = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie") or "").group(1)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    body = urllib.parse.urlencode(
+        {"username": username, "password": password, "csrfmiddlewaretoken": token, "next": "/admin/"}
+    )
+    connection.request(
+        "POST",
+        "/admin/login/",
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={csrf_cookie}"},
+    )
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    session = re.search(r"sessionid=([^;]+)", ", ".join(response.headers.get_all("Set-Cookie") or []))
+    if response.status != 302 or session is None:
+        sys.exit(f"admin login failed: HTTP {response.status}")
+    return session.group(1)

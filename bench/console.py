@@ -29,12 +29,10 @@ when missing and migrated).
 
 import http.client
 import os
-import re
 import secrets
 import statistics
 import sys
 import time
-import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +42,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ems.settings")
 
 import django
 
-from bench.common import Figure, ensure_database, free_port, gunicorn_serving, load_average, print_figures
+from bench.common import (
+    Figure,
+    admin_session,
+    ensure_database,
+    free_port,
+    gunicorn_serving,
+    load_average,
+    print_figures,
+)
 
 SLUG = "bench-console"
 USERNAME = "bench-console"
@@ -263,32 +269,6 @@ def in_process_ms(paths: dict[str, str], user) -> dict[str, list[float]]:
     return timings, queries
 
 
-def login(port: int) -> str:
-    """The admin's login form, as a browser posts it: the session cookie."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.request("GET", "/admin/login/")
-    response = connection.getresponse()
-    page = response.read().decode()
-    csrf_cookie = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie") or "").group(1)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    body = urllib.parse.urlencode(
-        {"username": USERNAME, "password": PASSWORD, "csrfmiddlewaretoken": token, "next": "/admin/"}
-    )
-    connection.request(
-        "POST",
-        "/admin/login/",
-        body=body,
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={csrf_cookie}"},
-    )
-    response = connection.getresponse()
-    response.read()
-    connection.close()
-    session = re.search(r"sessionid=([^;]+)", ", ".join(response.headers.get_all("Set-Cookie") or []))
-    if response.status != 302 or session is None:
-        sys.exit(f"admin login failed: HTTP {response.status}")
-    return session.group(1)
-
-
 def http_ms(port: int, session: str, paths: dict[str, str]) -> dict[str, list[float]]:
     """Each case's times (ms) over HTTP, a connection a request, the cases taking turns."""
     timings: dict[str, list[float]] = {name: [] for name in paths}
@@ -348,7 +328,7 @@ def main() -> None:
     data_path = paths["statistics.json 10 series x year of days"]
     port = free_port()
     with gunicorn_serving(port):
-        session = login(port)
+        session = admin_session(port, USERNAME, PASSWORD)
         remote = http_ms(port, session, {"healthz (reference)": "/healthz", "statistics.json": data_path})
     load = f"{load_before}; after: {load_average()}"
 

@@ -35,12 +35,10 @@ missing and migrated).
 import http.client
 import json
 import os
-import re
 import secrets
 import statistics
 import sys
 import time
-import urllib.parse
 from datetime import date
 from pathlib import Path
 
@@ -53,6 +51,7 @@ import django
 
 from bench.common import (
     Figure,
+    admin_session,
     ensure_database,
     free_port,
     gunicorn_serving,
@@ -141,32 +140,6 @@ def _samples_ensure(series_ids: list[int], step_ms: int) -> None:
 
 
 # --- over HTTP -----------------------------------------------------------------------------------
-
-
-def login(port: int) -> str:
-    """The admin's login form, as a browser posts it: the session cookie."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.request("GET", "/admin/login/")
-    response = connection.getresponse()
-    page = response.read().decode()
-    csrf_cookie = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie") or "").group(1)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    body = urllib.parse.urlencode(
-        {"username": USERNAME, "password": PASSWORD, "csrfmiddlewaretoken": token, "next": "/admin/"}
-    )
-    connection.request(
-        "POST",
-        "/admin/login/",
-        body=body,
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={csrf_cookie}"},
-    )
-    response = connection.getresponse()
-    response.read()
-    connection.close()
-    session = re.search(r"sessionid=([^;]+)", ", ".join(response.headers.get_all("Set-Cookie") or []))
-    if response.status != 302 or session is None:
-        sys.exit(f"admin login failed: HTTP {response.status}")
-    return session.group(1)
 
 
 def statistics_path(series_ids: list[int], start: str, end: str, bucket: str) -> str:
@@ -305,7 +278,7 @@ def main() -> None:
     speed = machine_speed()
     port = free_port()
     with gunicorn_serving(port):
-        session = login(port)
+        session = admin_session(port, USERNAME, PASSWORD)
         all_ids = [minute, *others]
         figures = http_ms(
             port,
