@@ -6,11 +6,13 @@ exists only in the returned `Issued`): their factories return `Issued` (`.creden
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 
 from apps.access.models import ApiToken, Dialect, OAuthClient
 from apps.access.services import api_token_issue, oauth_client_issue
 from apps.inventory.models import DataStream, Device, Load, Partition, Point, Product, Signal
 from apps.tenancy.models import Organization, Site
+from apps.tenancy.services import membership_grant
 from apps.timeseries.models import Series
 
 
@@ -43,6 +45,15 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+
+def staff_user(organization, *codenames: str, roles=()):
+    """An active staff user with the `roles` (slugs) in `organization` and the global permissions
+    `codenames`: what the admin's pages check, said by each test."""
+    user = UserFactory(is_staff=True)
+    membership_grant(user=user, organization=organization, role_slugs=list(roles))
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
 
 
 class SeriesFactory(factory.django.DjangoModelFactory):

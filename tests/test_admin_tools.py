@@ -10,7 +10,7 @@ from django.test import RequestFactory
 from apps.inventory.models import Device, Signal
 from apps.tenancy.admin_scoping import admin_organizations
 from apps.tenancy.services import membership_grant
-from tests.factories import OrganizationFactory, UserFactory
+from tests.factories import OrganizationFactory, UserFactory, staff_user
 
 CONFIG = "/admin/inventory/device/import-csv/"
 TABLE = "device_uid,load_uid,signal_uid,signal_si\n1,2,3,31\n"
@@ -25,13 +25,6 @@ def _staging_dir(settings, tmp_path):
     settings.EMS_CSV_STAGING_DIR = str(tmp_path)
 
 
-def staff(org, *codenames, roles=()):
-    user = UserFactory(is_staff=True)
-    membership_grant(user=user, organization=org, role_slugs=list(roles))
-    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
-    return user
-
-
 def table(text: str = TABLE) -> SimpleUploadedFile:
     return SimpleUploadedFile("site.csv", text.encode(), content_type="text/csv")
 
@@ -40,7 +33,7 @@ def table(text: str = TABLE) -> SimpleUploadedFile:
 
 
 def test_the_configuration_applies_in_the_chosen_organization(client, org):
-    client.force_login(staff(org, roles=["facility-manager"]))
+    client.force_login(staff_user(org, roles=["facility-manager"]))
 
     preview = client.post(CONFIG, {"file": table(), "preview": "1"})
     applied = client.post(CONFIG, {"upload": preview.context["staged"].token, "apply": "Apply"})
@@ -56,7 +49,7 @@ def test_the_configuration_applies_in_the_chosen_organization(client, org):
 
 def test_another_organization_cannot_be_configured(client, org, other_org):
     # A member of the other organization too, with a role that grants nothing about devices there.
-    user = staff(org, roles=["facility-manager"])
+    user = staff_user(org, roles=["facility-manager"])
     membership_grant(user=user, organization=other_org, role_slugs=["api"])
     client.force_login(user)
 
@@ -71,7 +64,7 @@ def test_another_organization_cannot_be_configured(client, org, other_org):
 
 
 def test_configuring_needs_every_inventory_permission(client, org):
-    client.force_login(staff(org, *INVENTORY_PERMISSIONS[:-1], "view_device"))
+    client.force_login(staff_user(org, *INVENTORY_PERMISSIONS[:-1], "view_device"))
 
     assert client.get(CONFIG).status_code == 403
     assert client.post(CONFIG, {"file": table(), "preview": "1"}).status_code == 403
@@ -79,7 +72,7 @@ def test_configuring_needs_every_inventory_permission(client, org):
 
 
 def test_an_upload_without_a_file_is_a_form_error_and_writes_nothing(client, org):
-    client.force_login(staff(org, roles=["facility-manager"]))
+    client.force_login(staff_user(org, roles=["facility-manager"]))
 
     response = client.post(CONFIG, {"apply": "Apply"})
 
@@ -89,9 +82,9 @@ def test_an_upload_without_a_file_is_a_form_error_and_writes_nothing(client, org
 
 
 def test_the_devices_list_offers_the_configuration_to_whoever_may_apply_it(client, org):
-    client.force_login(staff(org, roles=["facility-manager"]))
+    client.force_login(staff_user(org, roles=["facility-manager"]))
     manager = client.get("/admin/inventory/device/").content.decode()
-    client.force_login(staff(org, "view_device", "change_device"))
+    client.force_login(staff_user(org, "view_device", "change_device"))
     viewer = client.get("/admin/inventory/device/").content.decode()
 
     assert f'<a href="{CONFIG}" id="import-csv-link">Import CSV</a>' in manager
@@ -102,9 +95,9 @@ def test_the_devices_list_offers_the_configuration_to_whoever_may_apply_it(clien
 
 
 def test_the_admin_index_links_the_tools_where_they_now_are(client, org):
-    client.force_login(staff(org, roles=["facility-manager"]))
+    client.force_login(staff_user(org, roles=["facility-manager"]))
     manager = client.get("/admin/").content.decode()
-    client.force_login(staff(org, "view_series"))
+    client.force_login(staff_user(org, "view_series"))
     viewer = client.get("/admin/").content.decode()
 
     assert '<a href="/admin/imports/importjob/import-csv/">Import samples from CSV</a>' in manager
@@ -114,7 +107,7 @@ def test_the_admin_index_links_the_tools_where_they_now_are(client, org):
 
 
 def test_the_old_tools_addresses_redirect_permanently(client, org):
-    client.force_login(staff(org, roles=["facility-manager"]))
+    client.force_login(staff_user(org, roles=["facility-manager"]))
 
     for old, new in {"/admin/tools/": "/admin/", "/admin/tools/configuration/": CONFIG}.items():
         response = client.get(old)
@@ -132,7 +125,7 @@ def organizations(user, *perms) -> list[str]:
 
 def test_an_upload_offers_the_organizations_where_the_user_holds_every_permission(org, other_org):
     OrganizationFactory(name="Third", slug="third")  # a member of nothing there
-    user = staff(org, roles=["facility-manager"])
+    user = staff_user(org, roles=["facility-manager"])
     membership_grant(user=user, organization=other_org, role_slugs=["api"])
     user.user_permissions.add(Permission.objects.get(codename="view_importjob"))
 

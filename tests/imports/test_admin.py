@@ -14,9 +14,8 @@ from apps.imports.admin import SERIES_SHOWN
 from apps.imports.models import ImportJob
 from apps.imports.samples_csv.samples import csv_import_accept, csv_samples_parse
 from apps.imports.services import import_run
-from apps.tenancy.services import membership_grant
 from apps.timeseries.models import Series
-from tests.factories import SeriesFactory, UserFactory
+from tests.factories import SeriesFactory, UserFactory, staff_user
 
 LIST = "/admin/imports/importjob/"
 
@@ -156,13 +155,6 @@ def _staging_dir(settings, tmp_path):
     settings.EMS_CSV_STAGING_DIR = str(tmp_path)
 
 
-def staff(org, *codenames, roles=()):
-    user = UserFactory(is_staff=True)
-    membership_grant(user=user, organization=org, role_slugs=list(roles))
-    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
-    return user
-
-
 def upload(text: str) -> SimpleUploadedFile:
     return SimpleUploadedFile("meters.csv", text.encode(), content_type="text/csv")
 
@@ -182,7 +174,7 @@ def table_rows(html: str, table_id: str) -> list[list[str]]:
 
 def test_a_wide_files_preview_shows_each_columns_first_sample(client, org, series):
     SeriesFactory(organization=org, name="Sub meter", meter_code="sub", unit="kW")
-    client.force_login(staff(org, roles=["facility-manager"]))
+    client.force_login(staff_user(org, roles=["facility-manager"]))
 
     response = client.post(
         IMPORT,
@@ -208,7 +200,7 @@ def test_a_wide_files_preview_shows_each_columns_first_sample(client, org, serie
 
 
 def test_a_long_files_preview_shows_each_identifiers_first_sample(client, org, series):
-    client.force_login(staff(org, roles=["facility-manager"]))
+    client.force_login(staff_user(org, roles=["facility-manager"]))
 
     response = client.post(
         IMPORT,
@@ -221,7 +213,7 @@ def test_a_long_files_preview_shows_each_identifiers_first_sample(client, org, s
 
 
 def test_importing_needs_the_permissions_to_change_series_and_follow_jobs(client, org, series):
-    client.force_login(staff(org, "change_series", "view_series"))
+    client.force_login(staff_user(org, "change_series", "view_series"))
 
     assert client.get(IMPORT).status_code == 403
     response = client.post(IMPORT, {"file": upload("main,2024-03-01,1\n"), "preview": "1"})
@@ -231,7 +223,7 @@ def test_importing_needs_the_permissions_to_change_series_and_follow_jobs(client
 
 
 def test_an_upload_without_a_file_is_a_form_error(client, org, series):
-    client.force_login(staff(org, roles=["facility-manager"]))
+    client.force_login(staff_user(org, roles=["facility-manager"]))
 
     response = client.post(IMPORT, {"preview": "Preview"})
 
@@ -241,7 +233,7 @@ def test_an_upload_without_a_file_is_a_form_error(client, org, series):
 
 
 def test_the_import_page_has_breadcrumbs_through_the_jobs(client, org):
-    client.force_login(staff(org, roles=["facility-manager"]))
+    client.force_login(staff_user(org, roles=["facility-manager"]))
 
     text = client.get(IMPORT).content.decode()
 
@@ -250,9 +242,9 @@ def test_the_import_page_has_breadcrumbs_through_the_jobs(client, org):
 
 
 def test_the_list_offers_the_import_to_whoever_may_import(client, org):
-    client.force_login(staff(org, roles=["facility-manager"]))
+    client.force_login(staff_user(org, roles=["facility-manager"]))
     importer = client.get(LIST).content.decode()
-    client.force_login(staff(org, "view_importjob"))
+    client.force_login(staff_user(org, "view_importjob"))
     viewer = client.get(LIST).content.decode()
 
     assert f'<a href="{IMPORT}" id="import-csv-link">Import CSV</a>' in importer
@@ -267,7 +259,7 @@ def csv_job(org, series, user, django_capture_on_commit_callbacks):
 
 
 def test_a_job_is_followed_with_the_view_permission(client, org, csv_job):
-    client.force_login(staff(org, "view_importjob"))
+    client.force_login(staff_user(org, "view_importjob"))
 
     page = client.get(f"{LIST}{csv_job.pk}/progress/")
     status = client.get(f"{LIST}{csv_job.pk}/status/")
@@ -280,7 +272,7 @@ def test_a_job_is_followed_with_the_view_permission(client, org, csv_job):
 
 
 def test_following_a_job_needs_the_view_permission(client, org, csv_job):
-    client.force_login(staff(org, "change_series", "view_series"))
+    client.force_login(staff_user(org, "change_series", "view_series"))
 
     assert client.get(f"{LIST}{csv_job.pk}/progress/").status_code == 403
     status = client.get(f"{LIST}{csv_job.pk}/status/")
@@ -288,14 +280,14 @@ def test_following_a_job_needs_the_view_permission(client, org, csv_job):
 
 
 def test_a_missing_or_malformed_job_is_not_found(client, org, csv_job):
-    client.force_login(staff(org, roles=["facility-manager"]))
+    client.force_login(staff_user(org, roles=["facility-manager"]))
 
     assert client.get(f"{LIST}00000000-0000-0000-0000-000000000000/progress/").status_code == 404
     assert client.get(f"{LIST}not-a-uuid/status/").json() == {"error": "not found"}
 
 
 def test_the_old_addresses_redirect_permanently(client, org, csv_job):
-    client.force_login(staff(org, roles=["facility-manager"]))
+    client.force_login(staff_user(org, roles=["facility-manager"]))
 
     pages = {
         "/admin/tools/import/": IMPORT,

@@ -4,13 +4,12 @@ the links on the series' page, and the old addresses redirecting."""
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from apps.console.admin import ConsoleSeriesAdmin
 from apps.tenancy.services import membership_grant
 from apps.timeseries.models import Series
-from tests.factories import SeriesFactory, UserFactory
+from tests.factories import SeriesFactory, staff_user
 from tests.timeseries.helpers import stored
 
 ROWS = [(1000, 1.0), (2000, 2.0, 7), (3000, 3.0)]
@@ -37,13 +36,6 @@ def delete_url(series) -> str:
     return f"/admin/timeseries/series/{series.pk}/delete-samples/"
 
 
-def staff(org, *codenames, roles=()):
-    user = UserFactory(is_staff=True)
-    membership_grant(user=user, organization=org, role_slugs=list(roles))
-    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
-    return user
-
-
 def test_the_pages_are_urls_of_the_registered_series_admin(filled):
     assert isinstance(admin.site._registry[Series], ConsoleSeriesAdmin)
     assert reverse("admin:timeseries_series_export", args=[filled.pk]) == export_url(filled)
@@ -51,7 +43,7 @@ def test_the_pages_are_urls_of_the_registered_series_admin(filled):
 
 
 def test_a_viewer_exports_the_range_as_csv(client, org, filled):
-    client.force_login(staff(org, "view_series"))
+    client.force_login(staff_user(org, "view_series"))
 
     response = client.get(export_url(filled), {"start": "1970-01-01T00:00:02Z", "download": "1"})
 
@@ -72,7 +64,7 @@ def test_the_export_page_shows_breadcrumbs_through_the_series(manager_client, fi
 
 
 def test_exporting_needs_the_view_permission(client, org, filled):
-    client.force_login(staff(org, "view_device"))
+    client.force_login(staff_user(org, "view_device"))
 
     assert client.get(export_url(filled)).status_code == 403
     assert client.get(export_url(filled), {"download": "1"}).status_code == 403
@@ -80,7 +72,7 @@ def test_exporting_needs_the_view_permission(client, org, filled):
 
 def test_another_organizations_series_is_not_found(client, org, other_org, filled, foreign):
     # A member of the other organization too, with a role that grants nothing about series there.
-    user = staff(org, roles=["facility-manager"])
+    user = staff_user(org, roles=["facility-manager"])
     membership_grant(user=user, organization=other_org, role_slugs=["api"])
     client.force_login(user)
 
@@ -94,7 +86,7 @@ def test_another_organizations_series_is_not_found(client, org, other_org, fille
 
 
 def test_deleting_samples_needs_the_change_permission(client, org, filled):
-    client.force_login(staff(org, "view_series"))
+    client.force_login(staff_user(org, "view_series"))
 
     assert client.get(delete_url(filled)).status_code == 403
     response = client.post(delete_url(filled), {"start_ms": "0", "end_ms": "10000", "confirm": "yes"})
@@ -134,7 +126,7 @@ def test_the_confirmation_links_the_export_of_what_it_deletes(manager_client, fi
 
 def test_the_series_page_links_what_the_user_may_do(client, manager_client, org, filled):
     managed = manager_client.get(f"/admin/timeseries/series/{filled.pk}/change/").content.decode()
-    client.force_login(staff(org, "view_series"))
+    client.force_login(staff_user(org, "view_series"))
     viewed = client.get(f"/admin/timeseries/series/{filled.pk}/change/").content.decode()
 
     assert f'<a href="{export_url(filled)}" id="series-export-link">' in managed
@@ -158,7 +150,7 @@ def test_the_old_addresses_redirect_permanently_with_their_query(manager_client,
 
 def test_the_series_list_offers_the_csv_import_to_whoever_may_import(client, manager_client, org):
     managed = manager_client.get("/admin/timeseries/series/").content.decode()
-    client.force_login(staff(org, "view_series", "change_series"))
+    client.force_login(staff_user(org, "view_series", "change_series"))
     changer = client.get("/admin/timeseries/series/").content.decode()
 
     assert '<a href="/admin/imports/importjob/import-csv/" id="import-csv-link">Import CSV</a>' in managed
