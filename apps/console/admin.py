@@ -18,6 +18,7 @@ from django.utils.timezone import localtime
 
 from apps.alarms.models import Alarm
 from apps.alarms.selectors import alarm_markers
+from apps.core.time import datetime_to_ms
 from apps.tenancy.admin import SiteAdmin
 from apps.tenancy.models import Site
 from apps.timeseries.admin import SeriesAdmin
@@ -116,7 +117,7 @@ class ConsoleSeriesAdmin(AlarmsFieldMixin, SeriesAdmin):
             **extra,
             "markers": [
                 {
-                    "ts": int(moment.timestamp() * 1000),
+                    "ts": datetime_to_ms(moment),
                     "event": event,
                     "alarm": alarm.pk,
                     "severity": alarm.severity,

@@ -24,6 +24,7 @@ from django.utils import timezone
 from apps.alarms.models import Alarm
 from apps.alarms.selectors import alarms_active_counts, alarms_active_newest
 from apps.console.energy import OrganizationEnergy, energy_overview
+from apps.core.time import datetime_to_ms
 from apps.inventory.models import Device, Signal
 from apps.tenancy.models import Organization
 from apps.tenancy.selectors import user_organizations
@@ -126,7 +127,7 @@ def _import_job_model():
 def dashboard_summary(*, organizations: QuerySet[Organization], now: datetime | None = None) -> Dashboard:
     """The dashboard's figures for `organizations` (a queryset: it becomes a subquery), as of `now`."""
     now = now or timezone.now()
-    now_ms = int(now.timestamp() * 1000)
+    now_ms = datetime_to_ms(now)
     rows = (
         Organization.objects.filter(pk__in=organizations.values("pk"))
         .annotate(

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.conf import settings
 
+from apps.core.time import datetime_to_ms
 from apps.tenancy.models import Organization, Site
 from apps.timeseries.models import Series, SeriesKind, VirtualSource
 from apps.timeseries.store import Policy, SampleBatch, write
@@ -149,8 +150,8 @@ def demo_meters(
     """The demo meters with EMS_DEMO_METER_DAYS days of quarter-hours ending at the last whole one
     before `now`, and the virtual unmetered meter; keyed by meter code (re-runs find them by it)."""
     sites = {"building": building, "warehouse": warehouse}
-    end = int(now.timestamp() * 1000) // QUARTER_HOUR_MS * QUARTER_HOUR_MS
-    start = int((now - timedelta(days=settings.EMS_DEMO_METER_DAYS)).timestamp() * 1000) // DAY_MS * DAY_MS
+    end = datetime_to_ms(now) // QUARTER_HOUR_MS * QUARTER_HOUR_MS
+    start = datetime_to_ms(now - timedelta(days=settings.EMS_DEMO_METER_DAYS)) // DAY_MS * DAY_MS
     starts = np.arange(start, end, QUARTER_HOUR_MS, dtype=np.int64)
     clocks = {}
     result = {}

@@ -4,6 +4,8 @@ beside the previous period and the same period last year, compared over equal le
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from apps.core.time import datetime_to_ms
+
 PERIODS = ("today", "week", "month", "year")
 PERIOD_LABELS = {"today": "Today", "week": "This week", "month": "This month", "year": "This year"}
 COMPARISONS = ("current", "previous", "last_year")
@@ -44,7 +46,7 @@ def period_ranges(today: date) -> dict[tuple[str, str], tuple[date, date]]:
 
 
 def utc_midnight_ms(day: date) -> int:
-    return int(datetime.combine(day, time(), tzinfo=UTC).timestamp() * 1000)
+    return datetime_to_ms(datetime.combine(day, time(), tzinfo=UTC))
 
 
 def cut_comparisons(today: date) -> set[tuple[str, str]]:
@@ -57,4 +59,4 @@ def cut_comparisons(today: date) -> set[tuple[str, str]]:
 
 
 def local_ms(day: date, at: time, zone: str) -> int:
-    return int(datetime.combine(day, at, tzinfo=ZoneInfo(zone)).timestamp() * 1000)
+    return datetime_to_ms(datetime.combine(day, at, tzinfo=ZoneInfo(zone)))
