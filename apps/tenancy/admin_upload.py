@@ -1,6 +1,6 @@
 """What the admin's CSV upload pages share (the samples import on the import jobs' admin, the
 bulk configuration on the devices' admin): the upload form, its organization choice, the file
-kept server-side between the preview and the import (csv/staging.py), and the page's chrome.
+kept server-side between the preview and the import (apps/core/uploads/staging.py), and the page's chrome.
 
 The organizations offered are those where the user holds every permission the page needs
 (`admin_organizations`, the admins' own scoping); a user who holds them nowhere is refused (403).
