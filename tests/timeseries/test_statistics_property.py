@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from apps.timeseries import store
 from apps.timeseries.retention import DAY_MS, samples_expire
 from apps.timeseries.services import samples_delete
 from apps.timeseries.stats import bulk
@@ -127,3 +128,49 @@ def test_after_every_change_the_statistics_equal_a_recomputation_from_the_sample
             zone = site_zone or org_zone
             problems = statistics_differences(s.pk, kind=kind, interval_end=interval_end, zone=zone)
             assert not problems, (step, operation, kind, interval_end, zone, problems)
+
+
+@st.composite
+def appends(draw):
+    """Batches of 1-8 samples, each after the last one written: steps that stay inside a
+    quarter-hour, land on its edges, cross local midnights (a 23- and a 25-hour day among them)."""
+    anchor = draw(st.sampled_from(ANCHORS))
+    config = draw(st.tuples(st.sampled_from(KINDS), st.booleans(), st.sampled_from(ZONES)))
+    step = st.one_of(
+        st.integers(1, 3),
+        st.sampled_from([Q - 1, Q, Q + 1, 4 * Q, 23 * 3_600_000, 25 * 3_600_000]),
+        st.integers(1, 3 * Q),
+    )
+    batch = st.tuples(
+        st.sampled_from(list(Policy)), st.lists(st.tuples(step, values), min_size=1, max_size=8)
+    )
+    batches = draw(st.lists(batch, min_size=1, max_size=8))
+    return anchor + draw(st.sampled_from([-Q, -1, 0, 1])), config, batches
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(scenario=appends())
+def test_appends_merge_their_statistics_equal_to_a_recomputation(monkeypatch, scenario):
+    start, (kind, interval_end, zone), batches = scenario
+    organization = OrganizationFactory(time_zone=zone, sample_retention_days=0)
+    series = SeriesFactory(organization=organization, kind=kind, interval_end=interval_end)
+    # The series the SQL recompute is asked for: never one that a batch appends to.
+    recomputed = []
+    original = store.statistics_recompute
+    monkeypatch.setattr(
+        store,
+        "statistics_recompute",
+        lambda ranges, **kw: (recomputed.extend(r[0] for r in ranges), original(ranges, **kw))[1],
+    )
+    t = start
+    for number, (policy, batch) in enumerate(batches):
+        ts = []
+        for gap, _ in batch:
+            t += gap
+            ts.append(t)
+        del recomputed[:]
+        write(SampleBatch([series.pk] * len(ts), ts, [v for _, v in batch]), policy)
+        if number:
+            assert series.pk not in recomputed, number
+        problems = statistics_differences(series.pk, kind=kind, interval_end=interval_end, zone=zone)
+        assert not problems, (number, batch, problems)

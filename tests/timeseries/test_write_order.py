@@ -55,7 +55,8 @@ def test_with_nothing_pending_a_write_touches_none_of_the_write_order_tables(ser
     store_statements = [sql for sql in statements if "timeseries_" in sql and TAG not in sql]
     assert len(store_statements) == 3  # lock (which reads the series' calendars), insert, latest sample
     statistics_statements = [sql for sql in statements if TAG in sql]
-    assert len(statistics_statements) == 2  # the quarter-hours, then their days, each upserted
+    # the newest sample (an append merges), then the quarter-hours and their days, each upserted
+    assert len(statistics_statements) == 3
     assert write_pending() == {accepted: [other_series.pk]}
 
 

@@ -94,9 +94,17 @@ def _series_figures(
         return None, None
     lo, hi = int(inner[0]), int(inner[-1]) + 1
     # Increments reach back one sample, which lies in the batch (in the first quarter-hour at worst).
-    prev = values[lo - 1 : hi - 1]
-    current = values[lo:hi]
-    bucket, ts = bucket[lo:hi], ts[lo:hi]
+    q = quarter_figures(bucket[lo:hi], ts[lo:hi], values[lo:hi], values[lo - 1 : hi - 1], calendar.kind)
+    q["series_id"] = np.full(len(q["start"]), sid, dtype=np.int64)
+    return q, day_figures(q, first_q=first_q, last_q=last_q, zone=calendar.zone, inner_only=True)
+
+
+def quarter_figures(
+    bucket: np.ndarray, ts: np.ndarray, current: np.ndarray, prev: np.ndarray, kind: str
+) -> dict[str, np.ndarray]:
+    """The figures of the quarter-hours of one series' samples (`bucket`: each sample's quarter-
+    hour start, ascending with `ts`), as columns; `prev`: the value of the sample before each one
+    (NaN where there is none: its increment is nothing)."""
     starts = np.flatnonzero(np.concatenate([[True], bucket[1:] != bucket[:-1]]))
     ends = np.append(starts[1:], len(bucket)) - 1
     q = {
@@ -111,29 +119,33 @@ def _series_figures(
         "last_value": current[ends],
     }
     n = len(starts)
-    if calendar.kind == "counter":
+    if kind == "counter":
+        has_prev = ~np.isnan(prev)
         reset = (prev > 0) & (current < RESET_RATIO * prev)
-        q["consumption"] = np.add.reduceat(np.where(reset, current, current - prev), starts)
+        increment = np.where(has_prev, np.where(reset, current, current - prev), 0.0)
+        q["consumption"] = np.add.reduceat(increment, starts)
         q["resets"] = np.add.reduceat(reset.astype(np.int32), starts)
         q["steps_back"] = np.add.reduceat(((current < prev) & ~reset).astype(np.int32), starts)
     else:
-        q["consumption"] = q["sum"] if calendar.kind == "interval" else np.full(n, np.nan)
+        q["consumption"] = q["sum"] if kind == "interval" else np.full(n, np.nan)
         q["resets"] = q["steps_back"] = np.zeros(n, dtype=np.int32)
-    q["series_id"] = np.full(n, sid, dtype=np.int64)
-    return q, _days(q, first_q=first_q, last_q=last_q, zone=calendar.zone)
+    return q
 
 
-def _days(q: dict, *, first_q: int, last_q: int, zone: str) -> dict | None:
-    """The local days whose quarter-hours with samples are all inner ones, summed from `q`."""
+def day_figures(q: dict, *, first_q: int, last_q: int, zone: str, inner_only: bool) -> dict | None:
+    """The local days of the quarter-hours `q` (from `quarter_figures`, with "series_id"), summed
+    from them; `inner_only`: only the days whose quarter-hours with samples are all inner ones
+    (neither `first_q`'s day nor `last_q`'s)."""
     spans = local_days(zone=zone, start_ms=first_q, end_ms=last_q + QUARTER_MS)
     day_starts = np.asarray([start for start, _, _ in spans], dtype=np.int64)
     index = np.searchsorted(day_starts, q["start"], side="right") - 1
-    edge_days = np.searchsorted(day_starts, [first_q, last_q], side="right") - 1
-    keep = (index != edge_days[0]) & (index != edge_days[1])
-    if not keep.any():
-        return None
-    index = index[keep]
-    q = {name: column[keep] for name, column in q.items()}
+    if inner_only:
+        edge_days = np.searchsorted(day_starts, [first_q, last_q], side="right") - 1
+        keep = (index != edge_days[0]) & (index != edge_days[1])
+        if not keep.any():
+            return None
+        index = index[keep]
+        q = {name: column[keep] for name, column in q.items()}
     starts = np.flatnonzero(np.concatenate([[True], index[1:] != index[:-1]]))
     ends = np.append(starts[1:], len(index)) - 1
     dates = np.asarray([day.toordinal() - _DATE_EPOCH_ORDINAL for _, _, day in spans], dtype=np.int32)

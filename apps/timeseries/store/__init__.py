@@ -34,9 +34,11 @@ from prometheus_client import Counter
 
 from .. import write_order
 from ..models import MAX_TS_MS, MIN_TS_MS, TS_RANGE_TEXT
+from ..stats.append import series_tails, statistics_append
 from ..stats.buckets import statistics_recompute
 from ..stats.bulk import statistics_add
 from ..write_order import series_lock, series_lock_calendars, write_accept, write_pending, write_release
+from . import postgresql_copy
 from .batch import Policy, Rows, SampleBatch, WriteResult, rows_validated, ts_outside_range, unique_positions
 from .batch import series_ranges as _series_ranges  # bench/statistics_upkeep.py reads store._series_ranges
 from .insert import values_write
@@ -95,6 +97,10 @@ def write(batch: SampleBatch, policy: Policy, *, seq: int | None = None) -> Writ
             rows, marked, seq = _ordered(rows, policy, ranges, pending, seq)
             superseded = before - len(rows)
         written, dropped_stored, copied = 0, None, False
+        # Each series' newest stored sample, before the write: a pure append merges its statistics.
+        # Not where PostgreSQL may copy the batch (its statistics then come from its arrays).
+        small = connection.vendor != "postgresql" or len(rows) < postgresql_copy.COPY_BATCH
+        tails = series_tails(np.unique(rows.series_ids).tolist(), calendars) if len(rows) and small else {}
         if len(rows):
             if connection.vendor == "postgresql":
                 written, dropped_stored, copied = postgresql_write(rows, policy, ranges)
@@ -105,8 +111,11 @@ def write(batch: SampleBatch, policy: Policy, *, seq: int | None = None) -> Writ
         if copied:  # new samples only: their statistics from the arrays
             statistics_add(rows.series_ids, rows.ts, rows.values, calendars=calendars)
         elif written:
+            appended = statistics_append(
+                rows.series_ids, rows.ts, rows.values, tails=tails, calendars=calendars
+            )
             statistics_recompute(
-                list(zip(*(column.tolist() for column in ranges), strict=True)),
+                [r for r in zip(*(c.tolist() for c in ranges), strict=True) if r[0] not in appended],
                 calendars=calendars,
                 grows=True,
             )
