@@ -200,13 +200,20 @@ def main() -> None:
         next_ts[0] += n * 1000
         store.write(batch, store.Policy.OVERWRITE)
 
+    tails, merge = store.series_tails, store.statistics_append
+
     def without_statistics(run):
+        """`run` with every statistics step of the store replaced by nothing: the recompute, and the
+        append path's probe and merge (stats/append.py)."""
+
         def timed() -> None:
             store.statistics_recompute = lambda *args, **kwargs: None
+            store.series_tails = lambda *args, **kwargs: {}
+            store.statistics_append = lambda *args, **kwargs: set()
             try:
                 run()
             finally:
-                store.statistics_recompute = upkeep
+                store.statistics_recompute, store.series_tails, store.statistics_append = upkeep, tails, merge
 
         return timed
 
