@@ -22,23 +22,10 @@ import numpy as np
 from django.db import connection
 
 from ..sql import ids_match
-from .buckets import TAG, SeriesCalendar, rows_source
-from .bulk import _DATE_EPOCH_ORDINAL, day_figures, quarter_figures
+from .buckets import FIGURES, TAG, SeriesCalendar, rows_source
+from .bulk import DATE_EPOCH_ORDINAL, day_figures, quarter_figures
 from .calendar import QUARTER_MS
 
-_FIGURES = (
-    "count",
-    "sum",
-    "min",
-    "max",
-    "first_ts",
-    "first_value",
-    "last_ts",
-    "last_value",
-    "consumption",
-    "resets",
-    "steps_back",
-)
 _TYPES = {
     "series_id": "int8",
     "start": "int8",
@@ -132,7 +119,7 @@ def statistics_append(
 def _merge(table: str, parts: list[dict]) -> None:
     """One UPSERT of the batch's bucket figures into `table`, merged with the rows there."""
     with_day = table == "timeseries_stats_day"
-    names = ["series_id", "start", *_FIGURES]
+    names = ["series_id", "start", *FIGURES]
     columns = {name: np.concatenate([part[name] for part in parts]) for name in names}
     consumption = [None if np.isnan(c) else float(c) for c in columns["consumption"].tolist()]
     lists = [consumption if name == "consumption" else columns[name].tolist() for name in names]
@@ -141,7 +128,7 @@ def _merge(table: str, parts: list[dict]) -> None:
     if with_day:
         days = np.concatenate([part["day"] for part in parts]).tolist()
         for row, day in zip(rows, days, strict=True):
-            row.append(date.fromordinal(day + _DATE_EPOCH_ORDINAL).isoformat())
+            row.append(date.fromordinal(day + DATE_EPOCH_ORDINAL).isoformat())
         typed.append(("day", "text"))
     source, params = rows_source(typed, rows)
     t = table
@@ -149,8 +136,8 @@ def _merge(table: str, parts: list[dict]) -> None:
     day_value = ""
     if with_day:
         day_value = ", CAST(r.day AS date)" if connection.vendor == "postgresql" else ", r.day"
-    figures = ", ".join(_FIGURES)
-    picks = ", ".join(f"r.{name}" for name in _FIGURES)
+    figures = ", ".join(FIGURES)
+    picks = ", ".join(f"r.{name}" for name in FIGURES)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""{TAG}

@@ -145,9 +145,24 @@ _RESET = f"CASE WHEN prev > 0 AND value < {RESET_RATIO} * prev THEN 1 ELSE 0 END
 _STEP_BACK = f"CASE WHEN value < prev AND NOT (prev > 0 AND value < {RESET_RATIO} * prev) THEN 1 ELSE 0 END"
 
 
-_FIGURES = "count, sum, min, max, first_ts, first_value, last_ts, last_value, consumption, resets, steps_back"
+# The figure columns of a statistics row after (series_id, start), in table order: the recompute
+# here, the merge of an append (append.py) and the COPY of new data (bulk.py) write the same ones.
+FIGURES = (
+    "count",
+    "sum",
+    "min",
+    "max",
+    "first_ts",
+    "first_value",
+    "last_ts",
+    "last_value",
+    "consumption",
+    "resets",
+    "steps_back",
+)
+_FIGURES = ", ".join(FIGURES)
 _UPSERT = "ON CONFLICT (series_id, start) DO UPDATE SET " + ", ".join(
-    f"{column} = excluded.{column}" for column in _FIGURES.split(", ")
+    f"{column} = excluded.{column}" for column in FIGURES
 )
 
 

@@ -19,26 +19,16 @@ from datetime import date
 import numpy as np
 from django.db import connection
 
-from .buckets import RESET_RATIO, TAG, SeriesCalendar, rows_source, statistics_recompute
+from .buckets import FIGURES, RESET_RATIO, TAG, SeriesCalendar, rows_source, statistics_recompute
 from .calendar import QUARTER_MS, local_days
 
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" * 2
 _COPY_TRAILER = b"\xff\xff"
-_DATE_EPOCH_ORDINAL = date(2000, 1, 1).toordinal()  # binary dates count days from 2000-01-01
-# (column, binary type) of a statistics row after (series_id, start); consumption may be NULL.
-_FIGURES = [
-    ("count", ">i4"),
-    ("sum", ">f8"),
-    ("min", ">f8"),
-    ("max", ">f8"),
-    ("first_ts", ">i8"),
-    ("first_value", ">f8"),
-    ("last_ts", ">i8"),
-    ("last_value", ">f8"),
-    ("consumption", ">f8"),
-    ("resets", ">i4"),
-    ("steps_back", ">i4"),
-]
+DATE_EPOCH_ORDINAL = date(2000, 1, 1).toordinal()  # binary dates count days from 2000-01-01
+# (column, binary type) of a statistics row after (series_id, start), the columns buckets.FIGURES;
+# a figure not named in _INTEGERS is a float8 (consumption may be NULL).
+_INTEGERS = {"count": ">i4", "first_ts": ">i8", "last_ts": ">i8", "resets": ">i4", "steps_back": ">i4"}
+_FIGURES = [(name, _INTEGERS.get(name, ">f8")) for name in FIGURES]
 # Below this many rows a series' batch leaves nothing worth computing here.
 _MIN_ROWS = 64
 
@@ -148,7 +138,7 @@ def day_figures(q: dict, *, first_q: int, last_q: int, zone: str, inner_only: bo
         q = {name: column[keep] for name, column in q.items()}
     starts = np.flatnonzero(np.concatenate([[True], index[1:] != index[:-1]]))
     ends = np.append(starts[1:], len(index)) - 1
-    dates = np.asarray([day.toordinal() - _DATE_EPOCH_ORDINAL for _, _, day in spans], dtype=np.int32)
+    dates = np.asarray([day.toordinal() - DATE_EPOCH_ORDINAL for _, _, day in spans], dtype=np.int32)
     return {
         "series_id": q["series_id"][starts],
         "start": day_starts[index[starts]],
