@@ -13,13 +13,13 @@ from apps.inventory.models import Signal
 from apps.timeseries.charts import MAX_POINTS
 from apps.timeseries.selectors import series_zone
 from apps.timeseries.store import Policy, SampleBatch, write
+from tests.browser.chart_page import CHART, wait_for_new_range
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 MINUTE = 60_000
 HOUR = 3_600_000
 DAY = 86_400_000
-CHART = "#series-chart"
 READY = f"{CHART}[data-state=ready]"
 
 
@@ -43,17 +43,6 @@ def chart_range(page) -> tuple[int, int]:
 def wall_clock(ms: int) -> str:
     """A datetime-local input's value for epoch ms, in UTC (the demo organization's time zone)."""
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M")
-
-
-def wait_for_new_range(page, previous_status: str) -> None:
-    page.wait_for_function(
-        """([selector, previous]) => {
-            const root = document.querySelector(selector);
-            return root.dataset.state === "ready"
-                && root.querySelector("[data-role=status]").textContent !== previous;
-        }""",
-        arg=[CHART, previous_status],
-    )
 
 
 @pytest.fixture

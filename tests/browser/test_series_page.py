@@ -9,21 +9,9 @@ from django.db import connection
 
 from apps.timeseries.models import Series
 from apps.timeseries.selectors import series_zone
+from tests.browser.chart_page import CHART, wait_for_new_range
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHART = "#series-chart"
-
-
-def wait_for_new_range(page, previous_status: str) -> None:
-    page.wait_for_function(
-        """([selector, previous]) => {
-            const root = document.querySelector(selector);
-            return root.dataset.state === "ready"
-                && root.querySelector("[data-role=status]").textContent !== previous;
-        }""",
-        arg=[CHART, previous_status],
-    )
 
 
 def status(page) -> str:

@@ -5,9 +5,7 @@ import pytest
 from django.urls import reverse
 
 from apps.tenancy.models import Organization, Site
-from apps.tenancy.services import membership_grant
 from apps.tenancy.time_zones import current_time_zones
-from tests.factories import UserFactory
 
 
 def test_current_time_zones_leave_out_legacy_names_and_keep_utc():
@@ -21,14 +19,6 @@ def test_current_time_zones_leave_out_legacy_names_and_keep_utc():
         assert legacy not in zones
     assert zones[1:] == sorted(zones[1:])
     assert 300 < len(zones) < 500
-
-
-@pytest.fixture
-def manager_client(client, org):
-    user = UserFactory(is_staff=True)
-    membership_grant(user=user, organization=org, role_slugs=["facility-manager"])
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.django_db
