@@ -30,7 +30,7 @@ from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from apps.core.exceptions import Invalid
-from apps.timeseries.export import ms_to_iso
+from apps.core.time import ms_to_iso
 from apps.timeseries.models import Series, SeriesKind, ms_to_datetime
 from apps.timeseries.query import samples_after
 from apps.timeseries.selectors import BucketSize, series_zone, statistics_read

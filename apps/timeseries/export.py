@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from apps.core.time import ms_to_iso  # also imported from here by the console's export
+from apps.core.time import ms_to_iso
 
 from .query import samples_after
 

@@ -3,8 +3,8 @@ preview, import it, watch the progress bar reach done, and find the values on th
 
 import pytest
 
+from apps.core.time import ms_to_iso
 from apps.imports.services import import_run
-from apps.timeseries.export import ms_to_iso
 from apps.timeseries.models import Series
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -3,7 +3,8 @@
 import pytest
 from django.http import StreamingHttpResponse
 
-from apps.timeseries.export import export_filename, ms_to_iso, samples_csv
+from apps.core.time import ms_to_iso
+from apps.timeseries.export import export_filename, samples_csv
 from tests.factories import SeriesFactory
 
 DAY = 86_400_000
