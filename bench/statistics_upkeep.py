@@ -70,6 +70,7 @@ def main() -> None:
     from apps.timeseries import store
     from apps.timeseries.models import Series
     from apps.timeseries.stats.buckets import TAG
+    from apps.timeseries.store.batch import series_ranges
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
@@ -161,7 +162,7 @@ def main() -> None:
 
     def sql_only(series_ids, ts, values, *, calendars):
         """New data's statistics as an overwrite's: every touched bucket recomputed in SQL."""
-        bounds = store._series_ranges(series_ids, ts)
+        bounds = series_ranges(series_ids, ts)
         store.statistics_recompute(
             list(zip(*(c.tolist() for c in bounds), strict=True)), calendars=calendars, grows=True
         )

@@ -25,7 +25,8 @@ callers import everything from here); batch.py the types and the numpy work befo
 insert.py and postgresql_copy.py the statements by backend and batch size; latest.py the
 latest-sample upkeep, which the other writers of the sample table call too. `write` stays in the
 package itself, not in a module of its own, because the benchmarks swap the statistics upkeep it
-calls on this module (`store.statistics_add`, `store.statistics_recompute`: bench/statistics_upkeep.py).
+calls on this module (`statistics_add`, `statistics_recompute`, `series_tails`, `statistics_append`:
+bench/statistics_upkeep.py).
 """
 
 import numpy as np
@@ -39,8 +40,16 @@ from ..stats.buckets import statistics_recompute
 from ..stats.bulk import statistics_add
 from ..write_order import series_lock, series_lock_calendars, write_accept, write_pending, write_release
 from . import postgresql_copy
-from .batch import Policy, Rows, SampleBatch, WriteResult, rows_validated, ts_outside_range, unique_positions
-from .batch import series_ranges as _series_ranges  # bench/statistics_upkeep.py reads store._series_ranges
+from .batch import (
+    Policy,
+    Rows,
+    SampleBatch,
+    WriteResult,
+    rows_validated,
+    series_ranges,
+    ts_outside_range,
+    unique_positions,
+)
 from .insert import values_write
 from .latest import latest_refresh
 from .postgresql_copy import postgresql_write
@@ -86,7 +95,7 @@ def write(batch: SampleBatch, policy: Policy, *, seq: int | None = None) -> Writ
     if unique is not None:
         rows = rows.take(unique)
 
-    ranges = _series_ranges(rows.series_ids, rows.ts)
+    ranges = series_ranges(rows.series_ids, rows.ts)
     series_ids = ranges[0].tolist()
     superseded = 0
     with transaction.atomic():
